@@ -1,10 +1,19 @@
-"""The `wi-wizard` command line."""
+"""The `wi-wizard` command line.
+
+Every failure a person can cause (a bad flag, a busy port, a second sandbox on the same state dir, a state dir
+that cannot be written) ends with a non-zero exit and one message that says what is wrong and how to fix it,
+never a traceback: usage errors exit 2 (click's convention), everything else 1.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shlex
+import shutil
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -14,12 +23,24 @@ import click
 
 from wizard import __version__, paths
 
+AZ_CLOUD = "WiWizardSandbox"
+
 
 def _state_dir_option(f: Any) -> Any:
     return click.option(
         "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-        help="Where the sandbox keeps its world, CA and endpoints.json (default: $WI_WIZARD_HOME/sandbox).",
+        help="Where the sandbox keeps its world, CA and endpoints.json "
+             "(default: $WI_WIZARD_HOME/sandbox, else ~/.local/state/wi-wizard/sandbox).",
     )(f)
+
+
+def _target(state_dir: Path | None) -> Path:
+    return (state_dir or paths.sandbox_dir()).absolute()
+
+
+def _state_dir_flag(state_dir: Path | None, target: Path) -> str:
+    """` --state-dir DIR` when the user gave one, so suggested commands work when pasted."""
+    return f" --state-dir {shlex.quote(str(target))}" if state_dir else ""
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,6 +52,7 @@ def main(ctx: click.Context, sandbox: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     if sandbox:
+        # Until the TUI lands, `--sandbox` runs the sandbox in the foreground (with the default settings).
         ctx.invoke(serve)
         return
     click.echo(ctx.get_help())
@@ -41,31 +63,65 @@ def sandbox() -> None:
     """The embedded sandbox: two Entra tenants, ARM and AKS clusters on loopback HTTPS."""
 
 
+def _parse_faults(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    from wizard.sandbox.faults import Faults, FaultSpecError
+
+    try:
+        return Faults.parse(value)
+    except FaultSpecError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _check_scenario(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Reject an unknown scenario name or a broken scenario file before anything is started or written."""
+    if value is None:
+        return None
+    from wizard.sandbox import scenario
+    from wizard.sandbox.store import Store
+
+    store = Store(None)  # in memory: only the scenario itself is checked here
+    try:
+        scenario.load(value, store)
+    except scenario.ScenarioError as exc:
+        raise click.BadParameter(str(exc)) from None
+    finally:
+        store.close()
+    return value
+
+
+def _faults_help() -> str:
+    from wizard.sandbox.faults import PROFILES
+
+    return ("Misbehave like Azure does: a comma-separated list of " + ", ".join(PROFILES)
+            + ", or all; NAME=SECONDS sets a profile's time (e.g. throttle,fic-propagation=30).")
+
+
 @sandbox.command()
 @_state_dir_option
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Port on 127.0.0.1 (0: reuse the last one, or any free one).")
-@click.option("--scenario", "scenario_ref", default=None, metavar="NAME|FILE",
-              help="The world a fresh state dir starts with (built-in: default).")
-@click.option("--faults", default=None, metavar="PROFILE[,PROFILE…]",
-              help="Misbehave like Azure does: throttle, flaky, drop, slow-lro, fic-propagation[=S], "
-                   "role-propagation[=S], or all.")
+@click.option("--scenario", "scenario_ref", default=None, metavar="NAME|FILE", callback=_check_scenario,
+              help="The world a fresh state dir starts with: a built-in name (default) or a TOML file.")
+@click.option("--faults", default=None, metavar="PROFILE[,PROFILE…]", callback=_parse_faults, help=_faults_help())
 @click.option("--device-code-approve", type=click.FloatRange(min=0), default=2.0, show_default=True,
               metavar="SECONDS", help="Approve device-code logins automatically after this long.")
 @click.option("--manual-approval", is_flag=True, help="Never approve device codes automatically.")
-def serve(state_dir: Path | None, port: int, scenario_ref: str | None, faults: str | None,
-          device_code_approve: float, manual_approval: bool) -> None:
+@click.option("--lro-seconds", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="SECONDS",
+              help="How long cluster creates and updates stay InProgress (slow-lro overrides it).")
+@click.option("--kubelet-speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              metavar="FACTOR", help="Pod lifecycle pace: every kubelet delay is divided by this.")
+def serve(state_dir: Path | None, port: int, scenario_ref: str | None, faults: Any,
+          device_code_approve: float, manual_approval: bool, lro_seconds: float, kubelet_speed: float) -> None:
     """Run the sandbox in the foreground until Ctrl-C (SIGINT) or SIGTERM."""
-    from wizard.sandbox.faults import Faults, FaultSpecError
+    from wizard.sandbox.faults import Faults
     from wizard.sandbox.server import Sandbox, SandboxError
     from wizard.sandbox.world import Settings
 
-    try:
-        fault_profile = Faults.parse(faults)
-    except FaultSpecError as exc:
-        raise click.BadParameter(str(exc), param_hint="--faults") from None
-    settings = Settings(device_code_auto_approve=None if manual_approval else device_code_approve)
-    box = Sandbox(state_dir, port=port, scenario_ref=scenario_ref, faults=fault_profile, settings=settings)
+    settings = Settings(device_code_auto_approve=None if manual_approval else device_code_approve,
+                        lro_seconds=lro_seconds, kubelet_speed=kubelet_speed)
+    target = _target(state_dir)
+    box = Sandbox(target, port=port, scenario_ref=scenario_ref,
+                  faults=faults if isinstance(faults, Faults) else Faults(), settings=settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -73,19 +129,45 @@ def serve(state_dir: Path | None, port: int, scenario_ref: str | None, faults: s
         box.start()
     except SandboxError as exc:
         raise click.ClickException(str(exc)) from None
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise click.ClickException(
+            f"cannot use {target} as the sandbox state dir ({reason}); choose a writable --state-dir, "
+            "or set WI_WIZARD_HOME") from None
     try:
         click.echo(f"Sandbox listening on {box.base_url} (faults: {box.faults.spec()})")
-        click.echo(f"  endpoints: {box.state_dir / 'endpoints.json'}")
-        click.echo(f"  CA bundle: {box.ca_bundle}")
+        click.echo(f"  endpoints:  {box.state_dir / 'endpoints.json'}")
+        click.echo(f"  CA bundle:  {box.ca_bundle}")
         click.echo(f"  kubeconfig: {box.kubeconfig}")
         click.echo(f"  device login page: {box.base_url}/devicelogin")
-        click.echo(f"Shell set-up: eval \"$(wi-wizard sandbox env --state-dir {shlex.quote(str(box.state_dir))})\"")
+        click.echo("Shell set-up (add --az for the Azure CLI): "
+                   f"eval \"$(wi-wizard sandbox env{_state_dir_flag(state_dir, target)})\"")
         click.echo("Press Ctrl-C to stop.")
         while not stop.wait(0.5):
             pass
     finally:
         box.stop()
         click.echo("Sandbox stopped.")
+
+
+def _running_pid(state_dir: Path) -> int | None:
+    """The PID of the sandbox that holds the state dir's lock, or None when none runs there."""
+    from wizard.sandbox.server import LOCK_FILE
+
+    try:
+        fd = os.open(state_dir / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raw = os.read(fd, 32).decode(errors="replace").strip()
+            return int(raw) if raw.isdigit() else -1
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 @sandbox.command()
@@ -95,34 +177,94 @@ def reset(state_dir: Path | None, yes: bool) -> None:
     """Forget the sandbox world (tenants, resources, clusters, pods). The CA is kept, so trust set-ups stay."""
     from wizard.sandbox.server import forget_world
 
-    target = (state_dir or paths.sandbox_dir()).absolute()
+    target = _target(state_dir)
+    pid = _running_pid(target)
+    if pid is not None:
+        how = f"Ctrl-C where it runs, or kill {pid}" if pid > 0 else "Ctrl-C where it runs"
+        raise click.ClickException(f"a sandbox (pid {pid if pid > 0 else 'unknown'}) is running on {target}; "
+                                   f"stop it ({how}) before resetting")
     if not yes and sys.stdin.isatty():
         click.confirm(f"Forget the sandbox world in {target}?", abort=True)
     try:
         removed = forget_world(target)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Sandbox world forgotten ({removed} file(s) removed from {target})." if removed
-               else f"Nothing to forget in {target}.")
+    except OSError as exc:
+        raise click.ClickException(f"cannot reset {target}: {exc.strerror or exc}") from None
+    click.echo(f"Sandbox world forgotten ({removed} file(s) removed from {target}); the CA is kept."
+               if removed else f"Nothing to forget in {target}.")
+
+
+def _load_endpoints(state_dir: Path | None, target: Path) -> dict[str, Any]:
+    path = target / "endpoints.json"
+    start = f"`wi-wizard sandbox serve{_state_dir_flag(state_dir, target)}`"
+    try:
+        endpoints: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise click.ClickException(f"no running sandbox: {path} does not exist. Start one with {start}.") from None
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from None
+    if _running_pid(target) is None:
+        raise click.ClickException(f"{path} is stale: no sandbox runs on {target} any more. Start one with {start}.")
+    missing = [k for k in ("authority_host", "resource_manager", "ca_bundle", "kubeconfig", "tenants")
+               if k not in endpoints]
+    if missing:
+        raise click.ClickException(f"{path} lacks {', '.join(missing)}; restart the sandbox to rewrite it.")
+    return endpoints
+
+
+def _pick_tenant(endpoints: dict[str, Any], ref: str) -> dict[str, Any]:
+    ref_l = ref.lower()
+    for t in endpoints["tenants"]:
+        if ref_l in {str(t.get(k, "")).lower() for k in ("name", "domain", "tenant_id")}:
+            return dict(t)
+    names = ", ".join(t["name"] for t in endpoints["tenants"])
+    raise click.BadParameter(f"no tenant {ref!r} in the sandbox; tenants: {names}", param_hint="--tenant")
+
+
+def _az_commands(endpoints: dict[str, Any]) -> list[str]:
+    """Register the sandbox as a custom cloud in the sandbox's own AZURE_CONFIG_DIR and make it active.
+
+    Instance discovery must be off, as with `disable_instance_discovery=True` in the SDK: otherwise MSAL asks
+    login.microsoftonline.com about the unknown authority. All required endpoints are given, so no metadata
+    discovery happens; the Graph resource is the sandbox too (`az role assignment list` resolves principals).
+    """
+    arm = endpoints["resource_manager"]
+    flags = " ".join([
+        "--skip-endpoint-discovery",
+        f"--endpoint-resource-manager {shlex.quote(arm)}",
+        f"--endpoint-active-directory {shlex.quote(endpoints['authority_host'])}",
+        "--endpoint-active-directory-resource-id https://management.core.windows.net/",
+        "--endpoint-management https://management.core.windows.net/",
+        "--endpoint-active-directory-graph-resource-id https://graph.windows.net/",
+        f"--endpoint-microsoft-graph-resource-id {shlex.quote(endpoints.get('microsoft_graph', arm))}",
+    ])
+    return [
+        "az config set core.instance_discovery=false --only-show-errors >/dev/null",
+        f"if az cloud show -n {AZ_CLOUD} >/dev/null 2>&1; then az cloud update -n {AZ_CLOUD} {flags} "
+        f"--only-show-errors >/dev/null; else az cloud register -n {AZ_CLOUD} {flags} --only-show-errors "
+        ">/dev/null; fi",
+        f"az cloud set -n {AZ_CLOUD} --only-show-errors",
+    ]
 
 
 @sandbox.command()
 @_state_dir_option
-@click.option("--tenant", default=None, help="Also export this tenant's service principal (name, domain or ID).")
-def env(state_dir: Path | None, tenant: str | None) -> None:
-    """Print shell exports that point the Azure SDKs, the Azure CLI and kubectl at a running sandbox."""
-    target = (state_dir or paths.sandbox_dir()).absolute()
-    endpoints_path = target / "endpoints.json"
-    try:
-        endpoints = json.loads(endpoints_path.read_text())
-    except FileNotFoundError:
-        raise click.ClickException(
-            f"no running sandbox: {endpoints_path} does not exist. Start one with `wi-wizard sandbox serve`"
-            + (f" --state-dir {shlex.quote(str(target))}" if state_dir else "") + ".") from None
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(f"cannot read {endpoints_path}: {exc}") from None
+@click.option("--tenant", default=None, metavar="NAME|DOMAIN|ID",
+              help="Also export this tenant's ID, first subscription and service principal (AZURE_CLIENT_*).")
+@click.option("--az", "with_az", is_flag=True,
+              help="Also print the az commands that register and select the sandbox as a custom cloud "
+                   "(in AZURE_CONFIG_DIR under the state dir: your own az configuration is not touched).")
+def env(state_dir: Path | None, tenant: str | None, with_az: bool) -> None:
+    """Print shell exports that point the Azure SDKs, the Azure CLI and kubectl at a running sandbox.
+
+    Use it as: eval "$(wi-wizard sandbox env)". REQUESTS_CA_BUNDLE replaces the trust store of Python's
+    requests, so this shell then reaches the sandbox, not real Azure.
+    """
+    target = _target(state_dir)
+    endpoints = _load_endpoints(state_dir, target)
     exports = {
-        "WI_WIZARD_SANDBOX_ENDPOINTS": str(endpoints_path),
+        "WI_WIZARD_SANDBOX_ENDPOINTS": str(target / "endpoints.json"),
         "AZURE_AUTHORITY_HOST": endpoints["authority_host"],
         "REQUESTS_CA_BUNDLE": endpoints["ca_bundle"],
         "KUBECONFIG": endpoints["kubeconfig"],
@@ -130,15 +272,25 @@ def env(state_dir: Path | None, tenant: str | None) -> None:
         "AZURE_CORE_COLLECT_TELEMETRY": "false",
     }
     if tenant:
-        match = next((t for t in endpoints["tenants"]
-                      if tenant.lower() in {t["name"].lower(), t["domain"].lower(), t["tenant_id"].lower()}), None)
-        if match is None:
-            names = ", ".join(t["name"] for t in endpoints["tenants"])
-            raise click.ClickException(f"no tenant {tenant!r} in the sandbox; tenants: {names}")
-        sp = match.get("service_principal")
+        match = _pick_tenant(endpoints, tenant)
         exports["AZURE_TENANT_ID"] = match["tenant_id"]
+        if match.get("subscriptions"):
+            exports["AZURE_SUBSCRIPTION_ID"] = match["subscriptions"][0]["subscription_id"]
+        sp = match.get("service_principal")
         if sp:
             exports["AZURE_CLIENT_ID"] = sp["client_id"]
             exports["AZURE_CLIENT_SECRET"] = sp["client_secret"]
     for name, value in exports.items():
         click.echo(f"export {name}={shlex.quote(value)}")
+    if with_az:
+        if shutil.which("az") is None:
+            click.echo("wi-wizard: note: `az` is not on PATH; the az commands below will fail until the Azure CLI "
+                       "is installed", err=True)
+        for line in _az_commands(endpoints):
+            click.echo(line)
+        if tenant and "AZURE_CLIENT_ID" in exports:
+            click.echo('# then: az login --service-principal -u "$AZURE_CLIENT_ID" -p "$AZURE_CLIENT_SECRET" '
+                       '--tenant "$AZURE_TENANT_ID"')
+        elif endpoints["tenants"]:
+            domain = endpoints["tenants"][0]["domain"]
+            click.echo(f"# then: az login --use-device-code --tenant {domain}  (or use --tenant with this command)")

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from wizard.paths import private_dir, sandbox_dir, write_private
 from wizard.sandbox import clusters, directory, scenario
-from wizard.sandbox.faults import Faults
+from wizard.sandbox.faults import Faults, reset_connection
 from wizard.sandbox.httputil import arm_error
 from wizard.sandbox.ids import Ids
 from wizard.sandbox.service import Service
@@ -299,12 +299,12 @@ class Sandbox:
         path = request.path
         service = next((s for s in self._services if s.matches(path)), self._services[-1])
         if service.name == "arm":
-            fault = world.faults.arm_fault(request.method)
+            fault = world.faults.arm_fault(request.method, request.headers.get("x-ms-client-request-id"))
             if fault is not None:
-                response = await self._inject(request, fault)
-                if response is not None:
-                    world.record(request.method, path, response.status, f"fault:{fault}")
-                    return response
+                status, response = await self._inject(request, fault)
+                world.record(request.method, path, status, f"fault:{fault}")
+                log.info("fault:%s %s %s -> %s", fault, request.method, path, status or "connection reset")
+                return response
         started = time.perf_counter()
         try:
             response = await service.handle(request)
@@ -320,22 +320,30 @@ class Sandbox:
                  (time.perf_counter() - started) * 1000)
         return response
 
-    async def _inject(self, request: web.Request, fault: str) -> web.StreamResponse | None:
+    async def _inject(self, request: web.Request, fault: str) -> tuple[int, web.StreamResponse]:
+        """The answer a fault gives instead of ARM's: (status recorded in the request log, response).
+
+        `drop` resets the TCP connection (RST, not a clean close) after the whole request has arrived, as a
+        broken load balancer does; the status recorded is 0 because no answer is sent. It returns a response
+        anyway: aiohttp finds the transport closed when writing it and treats that as a client that went away,
+        which it handles quietly (raising instead would make aiohttp log a traceback).
+        """
         assert self.world is not None
         if fault == "throttle":
-            retry_after = max(1, round(self.world.faults.seconds("throttle")))
-            return arm_error(429, "TooManyRequests",
-                             "The request is being throttled as the limit has been reached for operation type "
-                             f"- {request.method}. Please try again after {retry_after} seconds.",
-                             {"Retry-After": str(retry_after)})
+            retry_after = self.world.faults.retry_after()
+            return 429, arm_error(
+                429, "TooManyRequests",
+                "The request is being throttled as the limit has been reached for operation type - "
+                f"{'Read' if request.method in {'GET', 'HEAD'} else 'Write'}. "
+                f"Please try again after {retry_after} seconds.",
+                {"Retry-After": retry_after})
         if fault == "flaky":
-            return arm_error(503, "ServiceUnavailable",
-                             "The service is temporarily unavailable. Please retry the request.")
-        if fault == "drop" and request.transport is not None:
-            await request.read()
-            request.transport.abort()
-            raise ConnectionResetError("connection reset by the drop fault")
-        return None
+            return 503, arm_error(503, "ServiceUnavailable",
+                                  "The server is currently unable to handle the request. Please retry the request.")
+        await request.read()
+        if request.transport is not None:
+            reset_connection(request.transport)
+        return 0, web.Response(status=503)
 
 
 def forget_world(state_dir: Path) -> int:

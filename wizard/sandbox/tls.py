@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 import ssl
 from dataclasses import dataclass
@@ -94,30 +95,7 @@ def ensure_tls(state_dir: Path) -> TlsFiles:
     )
 
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("127.0.0.1"))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=825))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    x509.IPAddress(ipaddress.ip_address("::1")),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
+    cert = _sign_leaf(ca_key, ca_name, ca_ski, key, "127.0.0.1", ["localhost", "127.0.0.1", "::1"], now)
 
     write_private(ca_key_path, _pem_key(ca_key))
     write_private(files.server_key, _pem_key(key))
@@ -125,3 +103,52 @@ def ensure_tls(state_dir: Path) -> TlsFiles:
     write_private(files.server_cert, cert.public_bytes(serialization.Encoding.PEM))
     files.ca_cert.chmod(0o644)  # the CA certificate is public: clients everywhere must read it
     return files
+
+
+def _subject_alt_name(hostname: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(hostname))
+    except ValueError:
+        return x509.DNSName(hostname)
+
+
+def _sign_leaf(ca_key: ec.EllipticCurvePrivateKey, ca_name: x509.Name, ca_ski: x509.SubjectKeyIdentifier,
+               key: ec.EllipticCurvePrivateKey, common_name: str, hostnames: list[str],
+               now: dt.datetime) -> x509.Certificate:
+    """A server certificate for `hostnames` (DNS names or IP addresses) signed by the sandbox CA."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=825))
+        .add_extension(x509.SubjectAlternativeName([_subject_alt_name(h) for h in hostnames]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+
+def issue_leaf(state_dir: Path, hostnames: list[str], out_dir: Path | None = None) -> tuple[Path, Path]:
+    """Another server certificate signed by the sandbox CA, for HTTPS servers the sandbox itself must trust
+    (e.g. a test's own OIDC issuer that Entra fetches keys from). Returns (certificate PEM, key PEM) paths,
+    written to `out_dir` (default: the state dir). The sandbox must have created its CA already."""
+    if not hostnames:
+        raise ValueError("issue_leaf needs at least one hostname")
+    ca_key = serialization.load_pem_private_key((state_dir / "ca-key.pem").read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise ValueError("the sandbox CA key is not an EC key")
+    ca_cert = x509.load_pem_x509_certificate((state_dir / "ca.pem").read_bytes())
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _sign_leaf(ca_key, ca_cert.subject, ca_ski, key, hostnames[0], hostnames, dt.datetime.now(dt.UTC))
+    target = out_dir or state_dir
+    stem = "leaf-" + hashlib.sha256(",".join(hostnames).encode()).hexdigest()[:12]
+    cert_path, key_path = target / f"{stem}.pem", target / f"{stem}-key.pem"
+    write_private(key_path, _pem_key(key))
+    write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path

@@ -32,8 +32,10 @@ class PodApi(Protocol):
         """Replace `.status` of the pod with this UID (no-op if the pod was deleted or re-created);
         bumps resourceVersion and sends a MODIFIED watch event."""
 
-    def record_event(self, involved: Obj, reason: str, message: str, type_: str = "Normal") -> None:
-        """Create (or bump the count of) a core/v1 Event about `involved` (a pod object)."""
+    def record_event(self, involved: Obj, reason: str, message: str, type_: str = "Normal", *,
+                     field_path: str = "") -> None:
+        """Create (or bump the count of) a core/v1 Event about `involved` (a pod object); `field_path` names the
+        container it concerns (`spec.containers{app}`), as kubelet events do."""
 
     def append_log(self, uid: str, container: str, line: str) -> None:
         """One line the container wrote (without the newline); followers of the log see it at once."""
@@ -47,3 +49,10 @@ class PodApi(Protocol):
 
     def remove_pod(self, namespace: str, name: str, uid: str) -> None:
         """Finish a graceful deletion: the pod object disappears (DELETED watch event)."""
+
+    # Added by the pod runtime (additive):
+
+    def get_object(self, kind_plural: str, namespace: str, name: str) -> Obj | None:
+        """A copy of a namespaced object (`configmaps`, `secrets`, `serviceaccounts`…), or None when it does
+        not exist or the kind is not served. The kubelet reads ConfigMaps and Secrets for env, envFrom and
+        projected volumes."""

@@ -1,0 +1,55 @@
+# wi-wizard: every target sets itself up (a .venv made with python3 -m venv, the project installed editable with
+# its dev tools). Set-up runs again only when pyproject.toml changes, so repeated runs start at once.
+#
+#   make run       the wizard on the embedded sandbox (for now: the sandbox in the foreground)
+#   make test      lint + type check + the whole test suite, in parallel
+#   make lint      ruff + mypy only
+#   make sandbox   the sandbox in the foreground; pass options with ARGS, e.g. make sandbox ARGS='--faults throttle'
+#   make clean     remove the venv and caches (the sandbox state under $WI_WIZARD_HOME stays)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+
+.PHONY: run test lint sandbox clean setup
+
+run: $(STAMP)
+	$(BIN)/wi-wizard --sandbox
+
+test: lint
+	$(BIN)/pytest -n auto
+
+lint: $(STAMP)
+	$(BIN)/ruff check wizard tests
+	$(BIN)/mypy
+
+sandbox: $(STAMP)
+	$(BIN)/wi-wizard sandbox serve $(ARGS)
+
+setup: $(STAMP)
+
+# Debian's own python3 ships venv separately (package python3-venv): say so, or install it when we may.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "wi-wizard needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) -V 2>&1). Run make PYTHON=python3.11 …"; exit 1; }
+	@if [ ! -x $(BIN)/python ] || ! $(BIN)/python -m pip --version >/dev/null 2>&1; then \
+	  rm -rf $(VENV); \
+	  if ! $(PYTHON) -m venv $(VENV) >/dev/null 2>&1; then \
+	    rm -rf $(VENV); \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      echo "python3 -m venv is missing: installing Debian's python3-venv"; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; \
+	    else \
+	      echo "python3 -m venv does not work here. On Debian/Ubuntu: sudo apt-get install python3-venv"; exit 1; \
+	    fi; \
+	    $(PYTHON) -m venv $(VENV); \
+	  fi; \
+	fi
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet -e '.[dev]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info snapshot_report.html
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
