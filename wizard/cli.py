@@ -38,6 +38,18 @@ def _target(state_dir: Path | None) -> Path:
     return (state_dir or paths.sandbox_dir()).absolute()
 
 
+def _self_command() -> str:
+    """How to run this same wi-wizard again from a shell: `wi-wizard` when that is what PATH finds, else the full
+    path of the script that is running (`.venv/bin/wi-wizard` under `make run`), else `python -m wizard`."""
+    argv0 = Path(sys.argv[0]).absolute() if sys.argv and sys.argv[0] else None
+    if argv0 is not None and argv0.name == "wi-wizard":
+        on_path = shutil.which("wi-wizard")
+        if on_path and Path(on_path).absolute() == argv0:
+            return "wi-wizard"
+        return shlex.quote(str(argv0))
+    return f"{shlex.quote(sys.executable)} -m wizard"
+
+
 def _state_dir_flag(state_dir: Path | None, target: Path) -> str:
     """` --state-dir DIR` when the user gave one, so suggested commands work when pasted."""
     return f" --state-dir {shlex.quote(str(target))}" if state_dir else ""
@@ -141,7 +153,7 @@ def serve(state_dir: Path | None, port: int, scenario_ref: str | None, faults: A
         click.echo(f"  kubeconfig: {box.kubeconfig}")
         click.echo(f"  device login page: {box.base_url}/devicelogin")
         click.echo("Shell set-up (add --az for the Azure CLI): "
-                   f"eval \"$(wi-wizard sandbox env{_state_dir_flag(state_dir, target)})\"")
+                   f"eval \"$({_self_command()} sandbox env{_state_dir_flag(state_dir, target)})\"")
         click.echo("Press Ctrl-C to stop.")
         while not stop.wait(0.5):
             pass
@@ -294,3 +306,52 @@ def env(state_dir: Path | None, tenant: str | None, with_az: bool) -> None:
         elif endpoints["tenants"]:
             domain = endpoints["tenants"][0]["domain"]
             click.echo(f"# then: az login --use-device-code --tenant {domain}  (or use --tenant with this command)")
+
+
+_LOGIN_HELP = ("How to sign in: auto (the sandbox's service principals on a sandbox, the Azure CLI's login on real "
+               "Azure), sandbox, azure-cli, device-code, browser or service-principal (AZURE_CLIENT_ID/"
+               "AZURE_CLIENT_SECRET); CLUSTER_METHOD,IDENTITY_METHOD for one per tenant.")
+
+
+@main.command()
+@click.argument("plan_file", metavar="PLAN.toml", type=click.Path(path_type=Path))
+@click.option("--sandbox", "use_sandbox", is_flag=True,
+              help="Run against the embedded sandbox (started in the background if none runs; its state is kept).")
+@click.option("--sandbox-endpoints", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Run against the sandbox described by this endpoints.json.")
+@click.option("--session", "session_name", default=None, metavar="NAME",
+              help="Session name (default: the plan file's name). Re-running a session converges it.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable results on stdout.")
+@click.option("--login", default="auto", show_default=True, metavar="METHOD[,METHOD]", help=_LOGIN_HELP)
+def apply(plan_file: Path, use_sandbox: bool, sandbox_endpoints: Path | None, session_name: str | None,
+          as_json: bool, login: str) -> None:
+    """Run a plan headless: exit 0 only when the workload's logs prove access; otherwise the diagnosis."""
+    from wizard import headless
+
+    if use_sandbox and sandbox_endpoints is not None:
+        raise click.UsageError("use either --sandbox or --sandbox-endpoints, not both")
+    sys.exit(headless.apply(plan_file, sandbox=use_sandbox, endpoints=sandbox_endpoints,
+                            session_name=session_name, as_json=as_json, login=login))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable results.")
+def sessions(as_json: bool) -> None:
+    """List saved sessions: name, target, current step, last change."""
+    from wizard import headless
+
+    sys.exit(headless.sessions(as_json))
+
+
+@main.command()
+@click.argument("session_name", metavar="SESSION")
+@click.option("--headless", "run_headless", is_flag=True, help="Resume without the TUI.")
+@click.option("--json", "as_json", is_flag=True, help="With --headless: machine-readable results on stdout.")
+@click.option("--login", default="auto", show_default=True, metavar="METHOD[,METHOD]", help=_LOGIN_HELP)
+def resume(session_name: str, run_headless: bool, as_json: bool, login: str) -> None:
+    """Reopen a saved session where it stopped (it remembers its target: real Azure or which sandbox)."""
+    from wizard import headless
+
+    if not run_headless:
+        raise click.UsageError("the interactive wizard is not built yet; resume with --headless")
+    sys.exit(headless.resume(session_name, as_json=as_json, login=login))

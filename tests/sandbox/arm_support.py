@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from azure.core.rest import HttpRequest, HttpResponse
 
 from tests.conftest import Env
 from wizard.sandbox import Sandbox
+from wizard.sandbox.arm import resourcegroups
 
 SCENARIO = str(Path(__file__).resolve().parent / "data" / "arm-world.toml")
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -149,3 +150,29 @@ def wait_until(check: Callable[[], bool], timeout: float = 15.0, step: float = 0
             return True
         time.sleep(step)
     return check()
+
+
+@dataclass
+class ScratchGroups:
+    """Resource groups a test makes in the shared session world; removed with everything in them afterwards, so
+    other tests listing that world's groups, identities or role assignments see it as seeded."""
+
+    made: list[str] = field(default_factory=list)
+
+    def make(self, client: Arm, location: str = "eastus") -> str:
+        name = unique("rg-scratch")
+        client.resources().resource_groups.create_or_update(name, {"location": location})
+        return self.track(client, name)
+
+    def track(self, client: Arm, name: str) -> str:
+        self.made.append(resourcegroups.rg_id(client.subscription_id, name))
+        return name
+
+
+def scratch_groups(env: Env) -> Iterator[ScratchGroups]:
+    """The body of each test module's `scratch` fixture."""
+    groups = ScratchGroups()
+    yield groups
+    assert env.box.world is not None
+    for rg in groups.made:
+        resourcegroups.delete_tree(env.box.world, rg)

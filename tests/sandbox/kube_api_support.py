@@ -4,12 +4,13 @@ API server's own interface to its pod runtime) for tests that play the runtime."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,19 @@ def make_namespace(v1: Any, prefix: str = "t") -> str:
     name = unique(prefix)
     v1.create_namespace({"metadata": {"name": name}})
     return name
+
+
+@contextlib.contextmanager
+def temporary_namespace(v1: Any, prefix: str = "t") -> Iterator[str]:
+    """A fresh namespace, deleted afterwards (its pods stop, so the session's node stays quiet)."""
+    from kubernetes.client.exceptions import ApiException
+
+    name = make_namespace(v1, prefix)
+    try:
+        yield name
+    finally:
+        with contextlib.suppress(ApiException):
+            v1.delete_namespace(name)
 
 
 def status_of(exc: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
@@ -13,12 +13,13 @@ from tests.conftest import Env
 from tests.sandbox.arm_support import (
     SCENARIO,
     Arm,
+    ScratchGroups,
     app,
     arm,
     error_code,
+    scratch_groups,
     service_principal_object_id,
     sp_credential,
-    unique,
 )
 from wizard.sandbox import Sandbox
 
@@ -40,12 +41,16 @@ BUILTINS = {
 }
 
 
+@pytest.fixture
+def scratch(env: Env) -> Iterator[ScratchGroups]:
+    yield from scratch_groups(env)
+
+
 def _role_id(sub_scope: str, guid: str) -> str:
     return f"{sub_scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
 
 
 def _identity(client: Arm, rg: str, name: str) -> str:
-    client.resources().resource_groups.create_or_update(rg, {"location": "eastus"})
     return str(client.msi().user_assigned_identities.create_or_update(rg, name, {"location": "eastus"}).principal_id)
 
 
@@ -83,9 +88,9 @@ def test_unknown_role_definition_is_role_definition_does_not_exist(env: Env) -> 
     assert error_code(caught.value) == "RoleDefinitionDoesNotExist"
 
 
-def test_role_assignment_create_again_duplicate_get_list_delete(env: Env) -> None:
+def test_role_assignment_create_again_duplicate_get_list_delete(env: Env, scratch: ScratchGroups) -> None:
     fabrikam = arm(env, "fabrikam")
-    rg = unique("rg-ra")
+    rg = scratch.make(fabrikam)
     principal = _identity(fabrikam, rg, "mi-reader")
     assignments = fabrikam.authorization().role_assignments
     scope = f"{fabrikam.sub_scope}/resourceGroups/{rg}"
@@ -192,15 +197,18 @@ def test_principal_without_a_role_is_refused_until_granted_reader(rbac_world: Ca
 
 
 def test_role_propagation_fault_delays_a_new_assignment(rbac_world: Callable[..., Env]) -> None:
-    env = rbac_world(faults="role-propagation=1.5")
+    delay = 2.5
+    env = rbac_world(faults=f"role-propagation={delay}")
     newcomer = arm(env, "fabrikam", sp_credential(env, "fabrikam", "fabrikam-newcomer"))
     oid = service_principal_object_id(env, "fabrikam-newcomer")
+    assert error_code(_forbidden(newcomer)) == "AuthorizationFailed"  # also fetches its token before the clock
     arm(env, "fabrikam").authorization().role_assignments.create(newcomer.sub_scope, str(uuid.uuid4()), {
         "role_definition_id": _role_id(newcomer.sub_scope, READER), "principal_id": oid,
         "principal_type": "ServicePrincipal"})
     granted_at = time.monotonic()
     assert error_code(_forbidden(newcomer)) == "AuthorizationFailed"
-    time.sleep(max(0.0, 1.6 - (time.monotonic() - granted_at)))
+    assert time.monotonic() - granted_at < delay, "the host was too slow to observe the propagation window"
+    time.sleep(max(0.0, delay + 0.1 - (time.monotonic() - granted_at)))
     assert newcomer.resources().resource_groups.get("rg-shared").name == "rg-shared"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -9,11 +11,16 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from tests.conftest import Env
-from tests.sandbox.arm_support import Arm, arm, error_code, unique
+from tests.sandbox.arm_support import Arm, ScratchGroups, arm, error_code, scratch_groups
 from wizard.sandbox import armstore, directory
 
 ISSUER = "https://eastus.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000001/11111111-2222-3333-4444-5555/"
 EXCHANGE = ["api://AzureADTokenExchange"]
+
+
+@pytest.fixture
+def scratch(env: Env) -> Iterator[ScratchGroups]:
+    yield from scratch_groups(env)
 
 
 def _fic(subject: str, issuer: str = ISSUER, audiences: list[str] | None = None) -> dict[str, Any]:
@@ -21,11 +28,9 @@ def _fic(subject: str, issuer: str = ISSUER, audiences: list[str] | None = None)
 
 
 @pytest.fixture
-def fabrikam_rg(env: Env) -> tuple[Arm, str]:
+def fabrikam_rg(env: Env, scratch: ScratchGroups) -> tuple[Arm, str]:
     fabrikam = arm(env, "fabrikam")
-    name = unique("rg-id")
-    fabrikam.resources().resource_groups.create_or_update(name, {"location": "eastus"})
-    return fabrikam, name
+    return fabrikam, scratch.make(fabrikam)
 
 
 def test_identity_create_fills_ids_and_a_second_put_keeps_them(env: Env, fabrikam_rg: tuple[Arm, str]) -> None:
@@ -190,13 +195,16 @@ def test_concurrent_fic_writes_to_one_identity_get_409(fabrikam_rg: tuple[Arm, s
     path = (f"{fabrikam.sub_scope}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
             "mi-race/federatedIdentityCredentials/")
 
+    start = threading.Barrier(6)
+
     def write(i: int) -> Any:
+        start.wait()  # all six PUTs leave together, well inside one write's hold on the identity
         return fabrikam.raw("PUT", f"{path}fc-{i}", api_version="2024-11-30",
                             json={"properties": _fic(f"system:serviceaccount:race:{i}")})
 
-    write(99)  # token fetched and connection warm before the race
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        answers = list(pool.map(write, range(4)))
+    fabrikam.credential.get_token("https://management.azure.com/.default")  # no token fetch inside the race
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(write, range(6)))
     statuses = sorted(a.status_code for a in answers)
     assert 201 in statuses and 409 in statuses
     refused = next(a for a in answers if a.status_code == 409)

@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from tests.conftest import Env
-from tests.sandbox.arm_support import SCENARIO, anonymous, arm, error_code, unique
+from tests.sandbox.arm_support import SCENARIO, ScratchGroups, anonymous, arm, error_code, scratch_groups, unique
 from wizard.sandbox import Sandbox, directory
+
+
+@pytest.fixture
+def scratch(env: Env) -> Iterator[ScratchGroups]:
+    yield from scratch_groups(env)
 
 
 def test_subscriptions_list_shows_only_the_callers_tenant(env: Env) -> None:
@@ -53,9 +58,10 @@ def test_cloud_metadata_endpoints_is_one_object_naming_the_sandbox(env: Env) -> 
     assert "https://management.core.windows.net/" in body["authentication"]["audiences"]
 
 
-def test_resource_group_create_get_update_and_idempotent_put(env: Env) -> None:
-    groups = arm(env, "contoso").resources().resource_groups
-    name = unique("rg-test")
+def test_resource_group_create_get_update_and_idempotent_put(env: Env, scratch: ScratchGroups) -> None:
+    contoso = arm(env, "contoso")
+    groups = contoso.resources().resource_groups
+    name = scratch.track(contoso, unique("rg-test"))
     assert groups.check_existence(name) is False
     created = groups.create_or_update(name, {"location": "West Europe", "tags": {"owner": "wizard"}})
     assert (created.name, created.location, created.tags, created.properties.provisioning_state) == (

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -290,3 +291,56 @@ def test_env_refuses_a_stale_endpoints_file(tmp_path: Path) -> None:
 def test_wi_wizard_home_relocates_the_default_state_dir(tmp_path: Path) -> None:
     result = run("sandbox", "env", home=tmp_path)
     assert_clean_failure(result, 1, str(tmp_path / "sandbox" / "endpoints.json"))
+
+
+def test_wi_wizard_dash_dash_sandbox_runs_the_sandbox_in_wi_wizard_home(tmp_path: Path) -> None:
+    """`make run` runs `wi-wizard --sandbox`: until the TUI exists, the sandbox in the foreground."""
+    state = tmp_path / "sandbox"
+    proc = subprocess.Popen(wizard_cmd("--sandbox"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL, env={**os.environ, "WI_WIZARD_HOME": str(tmp_path)})
+    box = Served(proc, state, tmp_path, {}, 0.0)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not (state / "endpoints.json").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    code, out, err = box.stop()
+    assert code == 0, err
+    assert "Sandbox listening on https://127.0.0.1:" in out
+    assert (state / "world.db").exists()
+
+
+def test_serve_reports_the_fault_profile_it_runs_with(tmp_path: Path) -> None:
+    box = serve(tmp_path / "state", tmp_path, "--faults", "Throttle=2, role-propagation", "--lro-seconds", "0.5",
+                "--kubelet-speed", "4")
+    code, out, _ = box.stop()
+    assert code == 0
+    assert box.endpoints["faults"] == "role-propagation=5,throttle=2"
+    assert "(faults: role-propagation=5,throttle=2)" in out
+
+
+@pytest.mark.skipif(shutil.which("az") is None, reason="the Azure CLI (az) is not on PATH; it is not a dependency")
+def test_the_real_azure_cli_signs_in_to_the_sandbox_after_env_az(served: Served) -> None:
+    """With a real `az` installed: the printed set-up registers the cloud, and a service-principal login and a
+    subscription listing go to the sandbox (verified TLS through REQUESTS_CA_BUNDLE)."""
+    script = ('eval "$(' + " ".join(wizard_cmd("sandbox", "env", "--az", "--tenant", "fabrikam",
+                                               "--state-dir", str(served.state_dir))) + ')" && '
+              'az login --service-principal -u "$AZURE_CLIENT_ID" -p "$AZURE_CLIENT_SECRET" '
+              '--tenant "$AZURE_TENANT_ID" -o none && az account list --query "[].id" -o tsv')
+    result = bash(script)
+    assert result.returncode == 0, result.stderr
+    fabrikam = next(t for t in served.endpoints["tenants"] if t["name"] == "fabrikam")
+    assert result.stdout.split() == [fabrikam["subscriptions"][0]["subscription_id"]]
+    assert (served.state_dir / "azure-cli" / "azureProfile.json").exists(), "az wrote into the sandbox's config"
+
+
+def test_a_state_dir_seeded_with_another_scenario_refuses_a_different_one(tmp_path: Path) -> None:
+    from importlib import resources
+
+    mine = tmp_path / "mine.toml"
+    mine.write_text(resources.files("wizard.sandbox.scenarios").joinpath("default.toml").read_text())
+    state = tmp_path / "state"
+    code, _, err = serve(state, tmp_path, "--scenario", str(mine)).stop()
+    assert code == 0, err
+
+    result = run("sandbox", "serve", "--state-dir", str(state), "--scenario", "default", home=tmp_path)
+
+    assert_clean_failure(result, 1, "seeded with scenario", "wi-wizard sandbox reset")

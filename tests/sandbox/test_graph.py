@@ -188,3 +188,16 @@ def test_me_is_the_signed_in_user_and_only_for_user_tokens(env: Env) -> None:
 
     assert me.status_code == 200 and me.json()["userPrincipalName"] == "alex@contoso.onmicrosoft.com"
     assert graph_refusal(as_app, 400, "BadRequest") == "/me request is only valid with delegated authentication flow."
+
+
+def test_beta_serves_the_same_objects_and_select_trims_them(env: Env) -> None:
+    token = graph_token(env, "contoso")
+    alex = user_id(env, "alex@contoso.onmicrosoft.com")
+
+    answer = requests.get(f"{env.box.base_url}/beta/users/{alex}", params={"$select": "displayName"},
+                          headers={"Authorization": f"Bearer {token}"}, verify=env.ca, timeout=10)
+
+    body = answer.json()
+    assert body["@odata.context"].endswith("/beta/$metadata#users/$entity")
+    assert {k: v for k, v in body.items() if k != "@odata.context"} == {
+        "@odata.type": "#microsoft.graph.user", "id": alex, "displayName": "Alex Wilber"}

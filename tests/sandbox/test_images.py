@@ -69,3 +69,4 @@ def test_quota_reader_without_a_federated_identity_logs_the_credential_error_and
     first = result.stdout.splitlines()[0]
     assert first.startswith(markers.QUOTA_ERROR_PREFIX + "DefaultAzureCredential failed to retrieve a token")
     assert "WorkloadIdentityCredential" in result.stdout
+

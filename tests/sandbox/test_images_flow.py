@@ -139,6 +139,19 @@ def test_probe_without_a_role_reports_authorization_failed_and_fails(sandbox: Sa
     assert lines[-1].startswith(f"{P}{markers.PROBE_ERROR} ") and "AuthorizationFailed" in lines[-1]
 
 
+def test_probe_signed_in_with_nothing_to_read_says_so_and_fails(
+        trusted: tuple[Any, str, podflow.Identity], env: Env) -> None:
+    v1, ns, _ = trusted
+    v1.create_namespaced_pod(ns, pod_body("aimless", PROBE_IMAGE, labels=podflow.WI_LABEL, service_account="wi"))
+
+    wait_pod(v1, ns, "aimless", phase_is("Failed"))
+
+    assert podflow.logs(v1, ns, "aimless")[1:] == [
+        P + markers.PROBE_SIGNED_IN.format(tenant_id=env.tenant_id("contoso")),
+        f"{P}{markers.PROBE_ERROR} nothing to read: set WI_PROBE_RESOURCE (an ARM resource ID) or "
+        "AZURE_SUBSCRIPTION_ID"]
+
+
 def test_probe_with_an_untrusted_service_account_reports_the_aadsts_error(
         trusted: tuple[Any, str, podflow.Identity]) -> None:
     v1, ns, ident = trusted
@@ -186,3 +199,22 @@ def test_running_pods_restart_after_a_sandbox_restart_as_after_a_node_reboot(
     after = v1.read_namespaced_pod("done", "default")
     assert after.status.phase == "Failed"
     assert after.status.container_statuses[0].restart_count == done.status.container_statuses[0].restart_count == 0
+
+
+def test_probe_succeeds_with_the_v1_5_webhook_token_layout(
+        make_sandbox: Callable[..., Sandbox], make_env: Callable[[Sandbox], Env]) -> None:
+    box = make_sandbox(webhook_version="1.5")
+    env = make_env(box)
+    v1 = podflow.core_v1(box)
+    ident = podflow.federated_identity(env, "system:serviceaccount:default:wi")
+    podflow.annotated_service_account(v1, "default", "wi", ident.client_id)
+
+    created = v1.create_namespaced_pod("default", pod_body(
+        "probe", PROBE_IMAGE, labels=podflow.WI_LABEL, service_account="wi",
+        env={"AZURE_SUBSCRIPTION_ID": env.subscription_id("contoso")}))
+    pod = wait_pod(v1, "default", "probe", phase_is("Succeeded", "Failed"))
+
+    injected = {e.name: e.value for e in created.spec.containers[0].env}
+    assert injected["AZURE_FEDERATED_TOKEN_FILE"] == "/var/run/secrets/azure/tokens/azure-identity-token"
+    assert pod.status.phase == "Succeeded", podflow.logs(v1, "default", "probe")
+    assert podflow.logs(v1, "default", "probe")[-1] == P + markers.PROBE_OK

@@ -5,6 +5,7 @@ malformed bodies (400, never a 500), and Kubernetes paths at the root for `kubec
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,12 +42,17 @@ def test_missing_or_wrong_token_is_401_unauthorized_status(sandbox: Sandbox, rec
 
 
 def test_python_client_with_a_bad_token_raises_unauthorized(sandbox: Sandbox) -> None:
+    import yaml
+    from kubernetes import client, config
     from kubernetes.client.exceptions import UnauthorizedException
 
-    v1 = core_v1(sandbox)
-    v1.api_client.configuration.api_key["authorization"] = "Bearer wrong"
-    with pytest.raises(UnauthorizedException):
+    kubeconfig = yaml.safe_load(Path(sandbox.kubeconfig).read_text())
+    for user in kubeconfig["users"]:
+        user["user"]["token"] = "wrong"
+    v1 = client.CoreV1Api(config.new_client_from_config_dict(kubeconfig, context="aks-platform"))
+    with pytest.raises(UnauthorizedException) as exc:
         v1.list_namespace()
+    assert json.loads(exc.value.body)["reason"] == "Unauthorized"
 
 
 def test_admin_token_works_and_version_and_health_need_no_token(sandbox: Sandbox, rec: Any) -> None:
@@ -211,7 +217,8 @@ json_values = st.recursive(
     max_leaves=12)
 POD_KEYS = st.sampled_from(["metadata", "spec", "status", "kind", "apiVersion"])
 SPEC_KEYS = st.sampled_from(["containers", "initContainers", "volumes", "serviceAccountName", "restartPolicy",
-                             "nodeName", "tolerations", "terminationGracePeriodSeconds", "automountServiceAccountToken"])
+                             "nodeName", "tolerations", "terminationGracePeriodSeconds",
+                             "automountServiceAccountToken"])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -245,3 +252,12 @@ def test_client_sees_conflict_exception_type_for_409(sandbox: Sandbox) -> None:
         v1.create_namespaced_service_account("default", {"metadata": {"name": "default"}})
     with pytest.raises(ApiException):
         v1.read_namespace(unique("missing"))
+
+
+def test_version_through_the_python_client_and_the_root_path_list(sandbox: Sandbox, rec: Any) -> None:
+    from kubernetes import client
+
+    info = client.VersionApi(core_v1(sandbox).api_client).get_code()
+    assert (info.major, info.minor, info.git_version, info.platform) == ("1", "32", "v1.32.6", "linux/amd64")
+    paths = get(sandbox, rec, "/").json()["paths"]
+    assert {"/api", "/api/v1", "/apis", "/version", "/openapi/v3", "/openid/v1/jwks"} <= set(paths)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,12 @@ from kubernetes.client.exceptions import ApiException
 from tests.sandbox.kube_api_support import (
     core_v1,
     foreign_pod,
-    make_namespace,
     on_loop,
     pod_api,
     record,
     running_status,
     status_of,
+    temporary_namespace,
 )
 from wizard.sandbox import Sandbox
 
@@ -31,8 +32,9 @@ def v1(sandbox: Sandbox) -> Any:
 
 
 @pytest.fixture
-def ns(v1: Any) -> str:
-    return make_namespace(v1, "logs")
+def ns(v1: Any) -> Iterator[str]:
+    with temporary_namespace(v1, "logs") as name:
+        yield name
 
 
 @pytest.fixture

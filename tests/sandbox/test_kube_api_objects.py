@@ -7,13 +7,22 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from tests.sandbox.kube_api_support import cluster_path, core_v1, https, make_namespace, record, status_of, unique
+from tests.sandbox.kube_api_support import (
+    cluster_path,
+    core_v1,
+    https,
+    make_namespace,
+    record,
+    status_of,
+    temporary_namespace,
+    unique,
+)
 from wizard.sandbox import Sandbox
 
 
@@ -23,8 +32,9 @@ def v1(sandbox: Sandbox) -> Any:
 
 
 @pytest.fixture
-def ns(v1: Any) -> str:
-    return make_namespace(v1)
+def ns(v1: Any) -> Iterator[str]:
+    with temporary_namespace(v1) as name:
+        yield name
 
 
 def test_new_cluster_has_system_namespaces_each_with_default_service_account_and_root_ca(v1: Any) -> None:
@@ -334,3 +344,25 @@ def test_finalizer_keeps_a_terminating_namespace_which_refuses_new_content(v1: A
     v1.patch_namespaced_config_map("held", ns, {"metadata": {"finalizers": None}},
                                    _content_type="application/merge-patch+json")
     _wait_gone(lambda: v1.read_namespace(ns))
+
+
+def test_strategic_merge_directives_delete_and_replace_list_items_by_merge_key(v1: Any, ns: str) -> None:
+    v1.create_namespaced_service_account(ns, {"metadata": {"name": "pull"},
+                                              "imagePullSecrets": [{"name": "a"}, {"name": "b"}]})
+    merged = v1.patch_namespaced_service_account("pull", ns, {"imagePullSecrets": [{"name": "c"}]})
+    assert [s.name for s in merged.image_pull_secrets] == ["a", "b", "c"]
+    deleted = v1.patch_namespaced_service_account("pull", ns, {"imagePullSecrets": [{"name": "a", "$patch": "delete"}]})
+    assert [s.name for s in deleted.image_pull_secrets] == ["b", "c"]
+    replaced = v1.patch_namespaced_service_account("pull", ns, {"imagePullSecrets": [{"$patch": "replace"},
+                                                                                    {"name": "z"}]})
+    assert [s.name for s in replaced.image_pull_secrets] == ["z"]
+    ordered = v1.patch_namespaced_service_account("pull", ns, {
+        "$setElementOrder/imagePullSecrets": [{"name": "y"}, {"name": "z"}], "imagePullSecrets": [{"name": "y"}]})
+    assert [s.name for s in ordered.image_pull_secrets] == ["y", "z"]
+
+
+def test_delete_collection_removes_only_the_selected_objects(v1: Any, ns: str) -> None:
+    for name, labels in (("keep", {"role": "keep"}), ("drop-1", {"role": "drop"}), ("drop-2", {"role": "drop"})):
+        v1.create_namespaced_config_map(ns, {"metadata": {"name": name, "labels": labels}})
+    v1.delete_collection_namespaced_config_map(ns, label_selector="role=drop")
+    assert {c.metadata.name for c in v1.list_namespaced_config_map(ns).items} == {"keep", "kube-root-ca.crt"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,11 +18,11 @@ from tests.sandbox.kube_api_support import (
     core_v1,
     foreign_pod,
     https,
-    make_namespace,
     on_loop,
     pod_api,
     record,
     status_of,
+    temporary_namespace,
 )
 from wizard.sandbox import Sandbox
 
@@ -37,8 +38,9 @@ def v1(sandbox: Sandbox) -> Any:
 
 
 @pytest.fixture
-def ns(v1: Any) -> str:
-    return make_namespace(v1, "pods")
+def ns(v1: Any) -> Iterator[str]:
+    with temporary_namespace(v1, "pods") as name:
+        yield name
 
 
 def wi_pod(name: str = "wi-demo-app", image: str = "busybox:1.36", **spec: Any) -> dict[str, Any]:

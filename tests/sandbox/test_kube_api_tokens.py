@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jwt
@@ -21,9 +21,9 @@ from tests.sandbox.kube_api_support import (
     core_v1,
     foreign_pod,
     https,
-    make_namespace,
     record,
     status_of,
+    temporary_namespace,
 )
 from wizard.sandbox import Sandbox, clusters
 from wizard.sandbox.kube import protobuf
@@ -37,10 +37,10 @@ def v1(sandbox: Sandbox) -> Any:
 
 
 @pytest.fixture
-def ns(v1: Any) -> str:
-    name = make_namespace(v1, "tok")
-    v1.create_namespaced_service_account(name, {"metadata": {"name": "wi-demo-account"}})
-    return name
+def ns(v1: Any) -> Iterator[str]:
+    with temporary_namespace(v1, "tok") as name:
+        v1.create_namespaced_service_account(name, {"metadata": {"name": "wi-demo-account"}})
+        yield name
 
 
 def arm_issuer(env: Env, resource_group: str, name: str) -> str | None:
@@ -243,3 +243,23 @@ def test_token_review_authenticates_the_clusters_own_tokens(sandbox: Sandbox, v1
     assert f"system:serviceaccounts:{ns}" in review.status.user.groups
     forged = auth.create_token_review({"spec": {"token": token[:-4] + "AAAA"}})
     assert forged.status.authenticated is False
+
+
+def test_service_account_tokens_are_api_credentials_only_for_the_api_audience(
+        sandbox: Sandbox, v1: Any, ns: str) -> None:
+    from kubernetes import client
+
+    rec = record(sandbox)
+    api_token = v1.create_namespaced_service_account_token("wi-demo-account", ns, {"spec": {}}).status.token
+    answer = https(sandbox, "GET", cluster_path(rec, f"/api/v1/namespaces/{ns}/serviceaccounts"), token=api_token)
+    assert answer.status == 200
+    federated = v1.create_namespaced_service_account_token("wi-demo-account", ns, {
+        "spec": {"audiences": [AUDIENCE]}}).status.token
+    assert https(sandbox, "GET", cluster_path(rec, "/api/v1/namespaces"), token=federated).status == 401
+    review = client.AuthenticationV1Api(v1.api_client).create_token_review(
+        {"spec": {"token": federated, "audiences": [AUDIENCE]}})
+    assert review.status.authenticated is True and review.status.audiences == [AUDIENCE]
+
+    v1.delete_namespaced_service_account("wi-demo-account", ns)
+    assert https(sandbox, "GET", cluster_path(rec, "/api/v1/namespaces"), token=api_token).status == 401, \
+        "a deleted ServiceAccount's tokens stop working"

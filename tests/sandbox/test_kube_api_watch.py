@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from tests.sandbox.kube_api_support import (
     https,
     make_namespace,
     record,
+    temporary_namespace,
 )
 from wizard.sandbox import Sandbox
 
@@ -33,8 +34,9 @@ def v1(sandbox: Sandbox) -> Any:
 
 
 @pytest.fixture
-def ns(v1: Any) -> str:
-    return make_namespace(v1, "watch")
+def ns(v1: Any) -> Iterator[str]:
+    with temporary_namespace(v1, "watch") as name:
+        yield name
 
 
 def events_of(stream: Any) -> list[tuple[str, str]]:

@@ -1,5 +1,5 @@
-"""The kubelet's reporting helpers: image references as containerd resolves them, default pull policies, QoS
-classes, stable node and pod addresses, back-off pacing, and container records through a restart."""
+"""The kubelet's reporting helpers: image references as containerd resolves them, stable pod addresses, back-off
+pacing, container records through a restart and pod conditions."""
 
 from __future__ import annotations
 
@@ -27,24 +27,6 @@ def test_image_id_names_the_repository_and_a_stable_digest() -> None:
     image_id = ks.image_id("ttl.sh/wi-demo-app:1h")
     assert image_id.startswith("ttl.sh/wi-demo-app@sha256:")
     assert image_id == ks.image_id("ttl.sh/wi-demo-app:1h")
-
-
-@pytest.mark.parametrize(("image", "policy"), [
-    ("busybox", "Always"), ("busybox:latest", "Always"), ("ttl.sh/wi-demo:1h", "IfNotPresent"),
-    ("mcr.microsoft.com/azure-cli@sha256:abc", "IfNotPresent"),
-])
-def test_default_pull_policy_follows_the_tag(image: str, policy: str) -> None:
-    assert ks.default_pull_policy(image) == policy
-
-
-def test_qos_class_from_requests_and_limits() -> None:
-    def pod(resources: dict[str, object]) -> dict[str, object]:
-        return {"spec": {"containers": [{"name": "app", "resources": resources}]}}
-
-    assert ks.qos_class(pod({})) == "BestEffort"
-    assert ks.qos_class(pod({"requests": {"cpu": "100m"}})) == "Burstable"
-    assert ks.qos_class(pod({"limits": {"cpu": "1", "memory": "1Gi"}})) == "Guaranteed"
-    assert ks.qos_class(pod({"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "500m"}})) == "Burstable"
 
 
 def test_pod_ips_are_in_the_overlay_pod_cidr() -> None:

@@ -4,6 +4,20 @@ Real clients (azure-identity, the azure-mgmt SDKs, the Azure CLI, the kubernetes
 unchanged; only endpoints, credentials and the CA differ from real Azure.
 """
 
-from wizard.sandbox.server import Sandbox
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wizard.sandbox.server import Sandbox
 
 __all__ = ["Sandbox"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: pod processes run `python -m wizard.sandbox.images.…` and must not pay for the server (aiohttp).
+    if name == "Sandbox":
+        from wizard.sandbox.server import Sandbox
+
+        return Sandbox
+    raise AttributeError(name)

@@ -50,11 +50,6 @@ class FaultSpecError(ValueError):
     """A `--faults` value that names no profile or gives a bad time; the message lists what is allowed."""
 
 
-def describe() -> str:
-    """One line per profile, for `--help` and error messages."""
-    return "\n".join(f"{name}: {text}" for name, text in PROFILES.items())
-
-
 def _seconds(name: str, raw: str) -> float:
     try:
         value = float(raw)

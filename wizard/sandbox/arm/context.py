@@ -144,6 +144,23 @@ def object_member(body: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
+def tags_member(body: dict[str, Any]) -> dict[str, str]:
+    """`tags`: an object of strings (ARM refuses anything else while reading the request)."""
+    tags = object_member(body, "tags")
+    for key, value in tags.items():
+        if not isinstance(value, str):
+            raise invalid_request_content(f"Error converting value {json.dumps(value)} to type 'String'. "
+                                          f"Path 'tags.{key}'.")
+    return tags
+
+
+def bool_member(body: dict[str, Any], name: str, path: str) -> bool | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise invalid_request_content(f"Could not convert {json.dumps(value)} to boolean. Path '{path}'.")
+    return value
+
+
 def string_member(body: dict[str, Any], name: str, path: str | None = None) -> str | None:
     value = body.get(name)
     if value is None:

@@ -34,6 +34,13 @@ def resource_not_found(resource: str, resource_group: str | None) -> ArmError:
                     "For more details please go to https://aka.ms/ARMResourceNotFoundFix")
 
 
+def location_mismatch(name: str, existing: str, resource_group: str, asked: str) -> ArmError:
+    return bad_request("InvalidResourceLocation",
+                       f"The resource '{name}' already exists in location '{existing}' in resource group "
+                       f"'{resource_group}'. A resource with the same name cannot be created in location '{asked}'. "
+                       "Please select a new resource name.")
+
+
 def method_not_allowed(method: str) -> ArmError:
     return ArmError(405, "MethodNotAllowed", f"The requested resource does not support http method '{method}'.")
 

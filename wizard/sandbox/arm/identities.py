@@ -17,10 +17,11 @@ from aiohttp import web
 
 from wizard.sandbox import armstore
 from wizard.sandbox.arm import catalog, paging, resourcegroups
-from wizard.sandbox.arm.context import Call, Target, object_member, string_member
+from wizard.sandbox.arm.context import Call, Target, object_member, string_member, tags_member
 from wizard.sandbox.arm.errors import (
     ArmError,
     bad_request,
+    location_mismatch,
     location_required,
     method_not_allowed,
     resource_not_found,
@@ -71,30 +72,14 @@ def _view(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _tags(body: dict[str, Any]) -> dict[str, Any]:
-    return object_member(body, "tags")
-
-
-def _rg_and_subscription(call: Call) -> tuple[str, str]:
-    segments = call.lowered
-    if len(segments) < 4 or segments[2] != "resourcegroups":
-        raise ArmError(404, "InvalidResourceType", "The resource type could not be found.")
-    assert call.subscription_id is not None
-    return call.subscription_id, call.segments[3]
-
-
 async def handle_identities(call: Call, target: Target) -> web.StreamResponse:
     sid = call.subscription_id
     assert sid is not None
     if target.is_collection:
         if call.method != "GET":
             raise method_not_allowed(call.method)
-        prefix = f"/subscriptions/{sid}/"
-        if len(call.segments) > 3 and call.lowered[2] == "resourcegroups":
-            prefix += f"resourcegroups/{resourcegroups.require(call.world, sid, call.segments[3])['name']}/"
-        found = [b for b in armstore.of_type(call.world, UAMI_TYPE) if b["id"].lower().startswith(prefix.lower())]
-        return paging.page(call, [_view(call, b) for b in sorted(found, key=lambda b: b["id"].lower())])
-    sid, rg = _rg_and_subscription(call)
+        return paging.page(call, [_view(call, b) for b in resourcegroups.listed(call, UAMI_TYPE)])
+    rg = resourcegroups.name_in_path(call)
     ident = identity_id(sid, rg, target.name)
     if call.method == "GET":
         return json_response(_view(call, _require_identity(call, rg, target.name)))
@@ -104,7 +89,7 @@ async def handle_identities(call: Call, target: Target) -> web.StreamResponse:
         body = _require_identity(call, rg, target.name)
         patch = await call.json_body()
         if "tags" in patch:
-            body["tags"] = _tags(patch)
+            body["tags"] = tags_member(patch)
         armstore.put(call.world, body)
         return json_response(_view(call, body))
     if call.method == "DELETE":
@@ -139,14 +124,11 @@ async def _put_identity(call: Call, sid: str, rg: str, name: str) -> web.Respons
     if existing is None:
         assert call.subscription is not None
         created = create_identity(call.world, ident, name, location, call.subscription["tenant_id"],
-                                  new_id=call.world.ids.new, tags=_tags(body))
+                                  new_id=call.world.ids.new, tags=tags_member(body))
         return json_response(_view(call, created), 201)
     if existing["location"] != location:
-        raise bad_request("InvalidResourceLocation",
-                          f"The resource '{existing['name']}' already exists in location '{existing['location']}' in "
-                          f"resource group '{group['name']}'. A resource with the same name cannot be created in "
-                          f"location '{location}'. Please select a new resource name.")
-    tags = _tags(body)
+        raise location_mismatch(existing["name"], existing["location"], group["name"], location)
+    tags = tags_member(body)
     if tags:
         existing["tags"] = tags
     else:
@@ -162,7 +144,7 @@ async def _put_identity(call: Call, sid: str, rg: str, name: str) -> web.Respons
 
 
 async def handle_fics(call: Call, target: Target) -> web.StreamResponse:
-    _, rg = _rg_and_subscription(call)
+    rg = resourcegroups.name_in_path(call)
     identity = _require_identity(call, rg, target.names[0])
     if target.is_collection:
         if call.method != "GET":

@@ -81,7 +81,12 @@ def settle(world: World) -> None:
         if op["status"] != IN_PROGRESS or op["due"] > now:
             continue
         finisher = _FINISHERS.get(op["kind"])
-        error = finisher(world, op) if finisher else None
+        try:
+            error = finisher(world, op) if finisher else None
+        except Exception:  # a bug must fail the operation, not every later ARM request that settles it
+            log.exception("finishing ARM operation %s (%s) failed", op["id"], op["kind"])
+            error = {"code": "InternalOperationError",
+                     "message": "The operation failed because of an internal error. See sandbox.log."}
         op.update(status=FAILED if error else SUCCEEDED, error=error, ended=now)
         world.store.put(COLLECTION, op["id"], op)
 

@@ -18,11 +18,12 @@ from aiohttp import web
 from wizard.sandbox import armstore, clusters
 from wizard.sandbox.arm import catalog, clusterbody, identities, lro, paging, quota, resourcegroups
 from wizard.sandbox.arm.clusterbody import MC_TYPE
-from wizard.sandbox.arm.context import Call, Target, object_member
+from wizard.sandbox.arm.context import Call, Target, bool_member, object_member, string_member, tags_member
 from wizard.sandbox.arm.errors import (
     ArmError,
     bad_request,
     invalid_request_content,
+    location_mismatch,
     location_required,
     method_not_allowed,
     resource_not_found,
@@ -143,13 +144,8 @@ async def handle_clusters(call: Call, target: Target) -> web.StreamResponse:
     if target.is_collection:
         if call.method != "GET":
             raise method_not_allowed(call.method)
-        prefix = f"/subscriptions/{sid}/"
-        if len(call.segments) > 3 and call.lowered[2] == "resourcegroups":
-            prefix += f"resourcegroups/{resourcegroups.require(call.world, sid, call.segments[3])['name']}/"
-        found = sorted((b for b in armstore.of_type(call.world, MC_TYPE) if b["id"].lower().startswith(prefix.lower())),
-                       key=lambda b: b["id"].lower())
-        return paging.page(call, [clusterbody.served(call.world, b) for b in found])
-    rg = _resource_group(call)
+        return paging.page(call, [clusterbody.served(call.world, b) for b in resourcegroups.listed(call, MC_TYPE)])
+    rg = resourcegroups.name_in_path(call)
     if call.method not in {"GET", "PUT", "DELETE"}:
         raise method_not_allowed(call.method)
     if call.method == "PUT":
@@ -160,17 +156,16 @@ async def handle_clusters(call: Call, target: Target) -> web.StreamResponse:
     _refuse_if_busy(call, body)
     body["properties"]["provisioningState"] = "Deleting"
     armstore.put(call.world, body)
-    loc = body["location"]
-    op = lro.start(call.world, "cluster-delete", body["id"],
-                   status_path=OPERATIONS.format(sub=sid, loc=loc, kind="operations"),
-                   result_path=OPERATIONS.format(sub=sid, loc=loc, kind="operationresults"))
+    op = _start(call, "cluster-delete", body)
     return web.Response(status=202, headers=lro.headers(call, op))
 
 
-def _resource_group(call: Call) -> str:
-    if len(call.segments) < 4 or call.lowered[2] != "resourcegroups":
-        raise ArmError(404, "InvalidResourceType", "The resource type could not be found.")
-    return call.segments[3]
+def _start(call: Call, kind: str, body: dict[str, Any], payload: dict[str, Any] | None = None) -> lro.Operation:
+    """An AKS operation, polled at `…/Microsoft.ContainerService/locations/{loc}/operations/{id}`."""
+    where = {"sub": call.subscription_id, "loc": body["location"]}
+    return lro.start(call.world, kind, body["id"], payload=payload,
+                     status_path=OPERATIONS.format(**where, kind="operations"),
+                     result_path=OPERATIONS.format(**where, kind="operationresults"))
 
 
 def _require(call: Call, sid: str, rg: str, name: str) -> dict[str, Any]:
@@ -194,11 +189,19 @@ def _refuse_if_busy(call: Call, body: dict[str, Any]) -> None:
 def _check_incoming(incoming: dict[str, Any]) -> None:
     """Wrong JSON types in the parts the sandbox reads are ARM's InvalidRequestContent, not a crash."""
     incoming.pop(armstore.INTERNAL, None)  # private bookkeeping never comes from a client
+    tags_member(incoming)
+    string_member(incoming, "location")
     props = object_member(incoming, "properties")
-    object_member(props, "oidcIssuerProfile")
-    object_member(object_member(props, "securityProfile"), "workloadIdentity")
+    for name in ("kubernetesVersion", "dnsPrefix", "nodeResourceGroup"):
+        string_member(props, name, f"properties.{name}")
+    bool_member(object_member(props, "oidcIssuerProfile"), "enabled", "properties.oidcIssuerProfile.enabled")
+    bool_member(object_member(object_member(props, "securityProfile"), "workloadIdentity"), "enabled",
+                "properties.securityProfile.workloadIdentity.enabled")
     object_member(props, "networkProfile")
-    object_member(incoming, "identity")
+    string_member(object_member(incoming, "identity"), "type", "identity.type")
+    node_rg = props.get("nodeResourceGroup")
+    if node_rg is not None and not re.match(r"^[-\w._()]{1,80}$", node_rg):
+        raise bad_request("InvalidParameter", f"The value of parameter nodeResourceGroup is invalid: '{node_rg}'.")
     pools = props.get("agentPoolProfiles")
     if pools is not None and (not isinstance(pools, list) or not all(isinstance(p, dict) for p in pools)):
         raise invalid_request_content("Error converting value to type 'AgentPoolProfile[]'. "
@@ -206,7 +209,9 @@ def _check_incoming(incoming: dict[str, Any]) -> None:
     for pool in pools or []:
         if not isinstance(pool.get("name"), str) or not pool["name"]:
             raise bad_request("InvalidParameter", "Required parameter agentPoolProfile.name is missing (null).")
-        if pool.get("count") is not None and (not isinstance(pool["count"], int) or pool["count"] < 0):
+        string_member(pool, "vmSize", "properties.agentPoolProfiles.vmSize")
+        count = pool.get("count")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 1000):
             raise bad_request("InvalidParameter", "The value of parameter agentPoolProfile.count is invalid. "
                                                   "Please correct it or leave it empty.")
 
@@ -246,18 +251,13 @@ async def _put(call: Call, sid: str, rg: str, name: str) -> web.Response:
         _refuse_if_busy(call, stored)
         location = catalog.check_location(incoming.get("location") or stored["location"], MC_TYPE)
         if location != stored["location"]:
-            raise bad_request("InvalidResourceLocation",
-                              f"The resource '{stored['name']}' already exists in location '{stored['location']}' in "
-                              f"resource group '{group['name']}'. A resource with the same name cannot be created in "
-                              f"location '{location}'. Please select a new resource name.")
+            raise location_mismatch(stored["name"], stored["location"], group["name"], location)
         body = clusterbody.update_cluster(stored, incoming)
         kind, state, status = "cluster-update", "Updating", 200
     _check_identity_features(body, stored)
     clusterbody.set_state(body, state, call.world.ids.new("etag"))
     armstore.put(call.world, body)
-    op = lro.start(call.world, kind, arm_id, payload={"tenant_id": tenant_id},
-                   status_path=OPERATIONS.format(sub=sid, loc=location, kind="operations"),
-                   result_path=OPERATIONS.format(sub=sid, loc=location, kind="operationresults"))
+    op = _start(call, kind, body, {"tenant_id": tenant_id})
     return json_response(clusterbody.served(call.world, body), status, headers=lro.headers(call, op))
 
 
@@ -266,7 +266,7 @@ async def handle_credentials(call: Call, target: Target) -> web.Response:
         raise method_not_allowed(call.method)
     sid = call.subscription_id
     assert sid is not None
-    rg = _resource_group(call)
+    rg = resourcegroups.name_in_path(call)
     action = target.types[-1]
     body = _require(call, sid, rg, target.names[0])
     record = clusters.by_arm_id(call.world, body["id"])

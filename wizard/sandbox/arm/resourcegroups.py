@@ -9,10 +9,9 @@ from aiohttp import web
 
 from wizard.sandbox import armstore
 from wizard.sandbox.arm import catalog, lro, paging, rbac
-from wizard.sandbox.arm.context import Call, object_member
+from wizard.sandbox.arm.context import Call, tags_member
 from wizard.sandbox.arm.errors import (
     ArmError,
-    bad_request,
     location_required,
     method_not_allowed,
     resource_group_not_found,
@@ -52,6 +51,23 @@ def require(world: World, subscription_id: str, name: str, *, for_write: bool = 
     return body
 
 
+def name_in_path(call: Call) -> str:
+    """The resource group a resource path names (`/subscriptions/{s}/resourceGroups/{rg}/…`)."""
+    if len(call.segments) < 4 or call.lowered[2] != "resourcegroups":
+        raise ArmError(404, "InvalidResourceType", "The resource type could not be found.")
+    return call.segments[3]
+
+
+def listed(call: Call, resource_type: str) -> list[dict[str, Any]]:
+    """The resources of one type a list path covers: the whole subscription, or one (existing) group."""
+    assert call.subscription_id is not None
+    prefix = f"/subscriptions/{call.subscription_id}/"
+    if len(call.segments) > 3 and call.lowered[2] == "resourcegroups":
+        prefix += f"resourcegroups/{require(call.world, call.subscription_id, call.segments[3])['name']}/"
+    return sorted((b for b in armstore.of_type(call.world, resource_type) if b["id"].lower().startswith(
+        prefix.lower())), key=lambda b: b["id"].lower())
+
+
 def create(world: World, subscription_id: str, name: str, location: str, *, tags: dict[str, str] | None = None,
            managed_by: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"id": rg_id(subscription_id, name), "name": name, "type": RG_TYPE, "location": location}
@@ -79,13 +95,6 @@ def _finish_delete(world: World, op: lro.Operation) -> dict[str, str] | None:
 
 
 lro.register("rg-delete", _finish_delete)
-
-
-def _tags(body: dict[str, Any]) -> dict[str, str] | None:
-    tags = object_member(body, "tags")
-    if any(not isinstance(v, str) for v in tags.values()):
-        raise bad_request("InvalidTagValue", "Tag values must be strings.")
-    return tags or None
 
 
 async def list_groups(call: Call, sid: str) -> web.Response:
@@ -126,7 +135,7 @@ async def _put(call: Call, sid: str, name: str) -> web.Response:
                            f"location '{existing['location']}'.")
         name = existing["name"]  # resource-group names are case-insensitive; the first spelling stays
     managed_by = body.get("managedBy") if isinstance(body.get("managedBy"), str) else None
-    created = create(call.world, sid, name, location, tags=_tags(body),
+    created = create(call.world, sid, name, location, tags=tags_member(body) or None,
                      managed_by=managed_by or (existing or {}).get("managedBy"))
     return json_response(armstore.public(created), 200 if existing else 201)
 
@@ -135,7 +144,7 @@ async def _patch(call: Call, sid: str, name: str) -> web.Response:
     patch = await call.json_body()
     body = require(call.world, sid, name, for_write=True)
     if "tags" in patch:
-        tags = _tags(patch)
+        tags = tags_member(patch)
         if tags:
             body["tags"] = tags
         else:

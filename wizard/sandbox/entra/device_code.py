@@ -46,10 +46,18 @@ def _live(world: World) -> list[tuple[str, Record]]:
     return live
 
 
+# Entra's user codes are upper-case letters and digits (e.g. "GJ2Q8LHWD"); no 0/O or 1/I to misread.
+USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
 def _user_code(world: World, taken: set[str]) -> str:
     while True:  # seeded, so a fresh world's first codes are the same every time
-        code = world.ids.new("user-code").replace("-", "").upper()[:USER_CODE_LENGTH]
-        if code not in taken:
+        number = int(world.ids.new("user-code").replace("-", ""), 16)
+        code = ""
+        for _ in range(USER_CODE_LENGTH):
+            number, digit = divmod(number, len(USER_CODE_ALPHABET))
+            code += USER_CODE_ALPHABET[digit]
+        if code not in taken and not code.isdigit():
             return code
 
 

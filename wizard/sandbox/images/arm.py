@@ -7,11 +7,19 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 from typing import Any
 
 ARM_SCOPE = "https://management.azure.com/.default"
 PUBLIC_ARM = "https://management.azure.com"
+
+
+def quiet_sdk_logging() -> None:
+    """The SDK's own warnings stay out of the container's output, as in the apps these images stand for (the
+    seed's Go app, the az CLI): without a handler Python would print them to stderr through logging's last
+    resort, and the log would hold each error twice, in an order that depends on pipe timing."""
+    logging.getLogger("azure").addHandler(logging.NullHandler())
 
 
 def base_url() -> str:

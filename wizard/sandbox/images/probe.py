@@ -30,22 +30,33 @@ def say(text: str) -> None:
     print(PROBE_PREFIX + text, flush=True)
 
 
-def main() -> int:
-    resource = os.environ.get("WI_PROBE_RESOURCE") or f"/subscriptions/{os.environ.get('AZURE_SUBSCRIPTION_ID', '')}"
+def _target() -> tuple[str, str] | None:
+    """(path, api-version) of the resource to read, as `az rest --url` would get it."""
+    subscription = os.environ.get("AZURE_SUBSCRIPTION_ID", "")
+    resource = os.environ.get("WI_PROBE_RESOURCE") or (f"/subscriptions/{subscription}" if subscription else "")
+    if not resource:
+        return None
     parts = urlsplit(resource)
     api_version = next(iter(parse_qs(parts.query).get("api-version") or []), None)
-    path = parts.path if api_version else resource
-    api_version = api_version or os.environ.get("WI_PROBE_API_VERSION") or DEFAULT_API_VERSION
+    return parts.path, api_version or os.environ.get("WI_PROBE_API_VERSION") or DEFAULT_API_VERSION
 
+
+def main() -> int:
     say(PROBE_EXCHANGING.format(client_id=os.environ.get("AZURE_CLIENT_ID", "(not set)"),
                                 tenant_id=os.environ.get("AZURE_TENANT_ID", "(not set)")))
     from azure.core.exceptions import AzureError, HttpResponseError
     from azure.identity import WorkloadIdentityCredential
 
+    arm.quiet_sdk_logging()
     try:
         credential = WorkloadIdentityCredential()
         token = credential.get_token(arm.ARM_SCOPE)
         say(PROBE_SIGNED_IN.format(tenant_id=arm.token_tenant(token.token)))
+        target = _target()
+        if target is None:
+            say(f"{PROBE_ERROR} nothing to read: set WI_PROBE_RESOURCE (an ARM resource ID) or AZURE_SUBSCRIPTION_ID")
+            return 1
+        path, api_version = target
         try:
             status, body = arm.get(arm.client(credential), path, api_version)
         except HttpResponseError as exc:

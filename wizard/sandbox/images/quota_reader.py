@@ -37,6 +37,7 @@ def main() -> int:
     from azure.core.exceptions import AzureError
     from azure.identity import DefaultAzureCredential
 
+    arm.quiet_sdk_logging()
     scope = f"/subscriptions/{subscription}/providers/Microsoft.Compute/locations/{region}"
     pipeline = arm.client(DefaultAzureCredential())
     while True:

@@ -34,6 +34,7 @@ ROOT_CA_DESCRIPTION = (
     "internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of "
     "Kubernetes clusters.")
 EVENT_TTL = 3600.0  # kube-apiserver --event-ttl default
+EVENT_EXPIRY_INTERVAL = 60.0
 FORCE_REMOVE_AFTER = 15.0  # seconds past the grace period before a stuck graceful deletion is finished for it
 
 
@@ -59,6 +60,7 @@ class Cluster:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._last_event_ns = 0
+        self._events_expired_at = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -133,6 +135,7 @@ class Cluster:
         for task in list(self._tasks):
             task.cancel()
         self.objects.bus.close_all()
+        self.logs.end_all()
 
     async def destroy(self) -> None:
         """The cluster was deleted in ARM: stop its pods, end its streams, forget its objects."""
@@ -282,15 +285,17 @@ class Cluster:
         now = self.now()
         stamp = rfc3339(now)
         host = "" if component == "default-scheduler" else self.node_name
-        for existing in self.objects.list(EVENTS.plural, namespace):
-            ref = existing.get("involvedObject") or {}
-            if (ref.get("uid") == meta.get("uid") and existing.get("reason") == reason
-                    and existing.get("message") == message and existing.get("type") == type_
-                    and ref.get("fieldPath", "") == field_path):
-                existing["count"] = int(existing.get("count") or 1) + 1
-                existing["lastTimestamp"] = stamp
-                self.objects.put(EVENTS.plural, existing)
-                return
+
+        def same(ev: Obj) -> bool:
+            ref = ev.get("involvedObject") or {}
+            return (ref.get("uid") == meta.get("uid") and ev.get("reason") == reason and ev.get("message") == message
+                    and ev.get("type") == type_ and ref.get("fieldPath", "") == field_path)
+
+        for existing in self.objects.find(EVENTS.plural, namespace, same)[:1]:
+            existing["count"] = int(existing.get("count") or 1) + 1
+            existing["lastTimestamp"] = stamp
+            self.objects.put(EVENTS.plural, existing)
+            return
         nanos = max(int(now * 1e9), self._last_event_ns + 1)
         self._last_event_ns = nanos
         involved_ref: Obj = {"kind": involved.get("kind", "Pod"), "namespace": namespace,
@@ -309,13 +314,18 @@ class Cluster:
             "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1, "type": type_, "eventTime": None,
             "reportingComponent": component, "reportingInstance": host,
         })
-        self._expire_events(now)
+        if now - self._events_expired_at > EVENT_EXPIRY_INTERVAL:
+            self._events_expired_at = now
+            self._expire_events(now)
 
     def _expire_events(self, now: float) -> None:
-        for ev in self.objects.list(EVENTS.plural):
+        """kube-apiserver's --event-ttl: events not seen for an hour disappear."""
+        def stale(ev: Obj) -> bool:
             last = parse_time(ev.get("lastTimestamp")) or parse_time(ev["metadata"].get("creationTimestamp"))
-            if last is not None and now - last > EVENT_TTL:
-                self.objects.remove(EVENTS.plural, ev["metadata"]["namespace"], ev["metadata"]["name"])
+            return last is not None and now - last > EVENT_TTL
+
+        for ev in self.objects.find(EVENTS.plural, None, stale):
+            self.objects.remove(EVENTS.plural, ev["metadata"]["namespace"], ev["metadata"]["name"])
 
     def append_log(self, uid: str, container: str, line: str) -> None:
         self.logs.append(uid, container, line, int(self.now() * 1e9))

@@ -25,9 +25,7 @@ BUILD = {"gitCommit": "c3d1d9f6a1f1e5c9a6d7e8b2b6b1c3e6f0a9d2e4", "gitTreeState"
 def version(record: clusters.Record) -> Obj:
     full = str(record.get("kubernetes_version") or clusters.KUBERNETES_VERSION)
     major, minor = ([*full.split("."), "0"])[:2]
-    return {"major": major, "minor": minor, "emulationMajor": major, "emulationMinor": minor,
-            "minCompatibilityMajor": major, "minCompatibilityMinor": str(max(int(minor) - 1, 0)) if minor.isdigit()
-            else minor, "gitVersion": f"v{full}", **BUILD}
+    return {"major": major, "minor": minor, "gitVersion": f"v{full}", **BUILD}
 
 
 def api_versions(world: World) -> Obj:

@@ -77,9 +77,15 @@ _LIVE_GROUPS: set[int] = set()
 
 @atexit.register
 def _kill_leftovers() -> None:
+    """Kill container process groups an interpreter would otherwise leave running (a sandbox never stopped).
+    Each is checked to still be one of ours: its PID may have been reaped and reused since."""
     for pgid in list(_LIVE_GROUPS):
         with contextlib.suppress(OSError):
-            os.killpg(pgid, signal.SIGKILL)
+            cmdline = Path(f"/proc/{pgid}/cmdline")
+            ours = b"wizard.sandbox.images" in cmdline.read_bytes() if cmdline.parent.parent.is_dir() \
+                else os.getpgid(pgid) == pgid
+            if ours:
+                os.killpg(pgid, signal.SIGKILL)
 
 
 class Backoff:
@@ -255,7 +261,7 @@ class PodRun:
         self.resumed = resumed
         self.dir = kubelet.pods_dir / self.uid
         status = pod.get("status") or {}
-        self.qos = str(status.get("qosClass") or ks.qos_class(pod))
+        self.qos: str | None = status.get("qosClass")  # the API server's, kept as it is
         self.start_time: str | None = status.get("startTime")
         self.pod_ip: str | None = status.get("podIP")
         self.phase = "Pending"
@@ -440,10 +446,11 @@ class PodRun:
         """Pull like the kubelet: present images are reused unless the policy is Always; a missing image
         fails with ErrImagePull, then ImagePullBackOff, and is retried with back-off forever."""
         image = record.image
-        policy = str(spec.get("imagePullPolicy") or ks.default_pull_policy(image))
+        policy = str(spec.get("imagePullPolicy") or "IfNotPresent")  # the API server defaults it by tag
         known = module_for(image) is not None
         if self.kubelet.has_image(image) and policy != "Always":
             self.event("Pulled", f'Container image "{image}" already present on machine', spec=spec)
+            record.image_ref, record.image_id = ks.reference(image), ks.image_id(image)
             return
         if policy == "Never":
             message = f'Container image "{image}" is not present with pull policy of Never'
@@ -625,7 +632,8 @@ class PodRun:
         if self.inits:
             status["initContainerStatuses"] = [r.status() for r in self.inits]
         status["containerStatuses"] = [r.status() for r in records]
-        status["qosClass"] = self.qos
+        if self.qos:
+            status["qosClass"] = self.qos
         return status
 
     def _phase(self) -> str:

@@ -59,30 +59,8 @@ def image_size(image: str) -> int:
     return 40_000_000 + int(image_digest(image)[7:15], 16) % 20_000_000
 
 
-def default_pull_policy(image: str) -> str:
-    """Kubernetes' default: Always for `:latest` or no tag, IfNotPresent otherwise."""
-    if "@" in image:
-        return "IfNotPresent"
-    return "Always" if reference(image).endswith(":latest") else "IfNotPresent"
-
-
 def new_container_id() -> str:
     return "containerd://" + secrets.token_hex(32)
-
-
-def qos_class(pod: Obj) -> str:
-    """Guaranteed, Burstable or BestEffort from the containers' requests and limits."""
-    containers = list((pod.get("spec") or {}).get("containers") or [])
-    containers += list((pod.get("spec") or {}).get("initContainers") or [])
-    resources = [c.get("resources") or {} for c in containers]
-    if not any(r.get("requests") or r.get("limits") for r in resources):
-        return "BestEffort"
-    for r in resources:
-        limits, requests = r.get("limits") or {}, r.get("requests") or {}
-        for kind in ("cpu", "memory"):
-            if kind not in limits or requests.get(kind, limits[kind]) != limits[kind]:
-                return "Burstable"
-    return "Guaranteed"
 
 
 @dataclass

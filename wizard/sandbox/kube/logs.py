@@ -104,6 +104,12 @@ class LogStore:
             if not found:
                 self._followers.pop((follower.uid, follower.container), None)
 
+    def end_all(self) -> None:
+        """The sandbox stops: every follow stream ends."""
+        for followers in list(self._followers.values()):
+            for follower in list(followers):
+                follower.queue.put_nowait(None)
+
     def drop(self, uid: str) -> None:
         """The pod is gone: end its followers and delete its log files."""
         for (f_uid, _), followers in list(self._followers.items()):

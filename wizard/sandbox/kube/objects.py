@@ -9,8 +9,10 @@ resourceVersion gets 410 Expired, exactly what a real client must be able to cop
 from __future__ import annotations
 
 import asyncio
+import builtins
 import collections
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,6 +121,11 @@ class ObjectStore:
         """Copies sorted by (namespace, name), the order list calls and continue tokens rely on."""
         found = [(k, v) for k, v in self._items.get(resource, {}).items() if namespace is None or k[0] == namespace]
         return [copy.deepcopy(v) for _, v in sorted(found, key=lambda kv: kv[0])]
+
+    def find(self, resource: str, namespace: str | None, predicate: Callable[[Obj], bool]) -> builtins.list[Obj]:
+        """Copies of the objects `predicate` accepts (it sees the stored objects: it must not change them)."""
+        return [copy.deepcopy(v) for k, v in sorted(self._items.get(resource, {}).items())
+                if (namespace is None or k[0] == namespace) and predicate(v)]
 
     def count(self, resource: str, namespace: str | None = None) -> int:
         return sum(1 for k in self._items.get(resource, {}) if namespace is None or k[0] == namespace)

@@ -91,12 +91,17 @@ def jwks(world: World, record: clusters.Record) -> Obj:
     return {"keys": [world.key(signer_name(record)).jwk()]}
 
 
+def issuers(world: World, record: clusters.Record) -> set[str]:
+    """The issuers the cluster still accepts: the current one and the internal one it used before enablement."""
+    return {clusters.token_issuer(world, record), clusters.INTERNAL_ISSUER}
+
+
 def verify(world: World, record: clusters.Record, token: str) -> Obj | None:
-    """The claims of a token this cluster signed (still valid), or None (TokenReview)."""
+    """The claims of an unexpired token this cluster signed, or None. Audience is the caller's business."""
     import jwt
 
     try:
-        return world.key(signer_name(record)).verify(
-            token, options={"verify_aud": False}, issuer=clusters.token_issuer(world, record))
+        claims = world.key(signer_name(record)).verify(token, options={"verify_aud": False})
     except jwt.InvalidTokenError:
         return None
+    return claims if claims.get("iss") in issuers(world, record) else None

@@ -4,7 +4,9 @@ Clusters come and go with the world's `cluster-changed` / `cluster-deleted` even
 deletes managed clusters); each gets its bootstrap namespaces on first sight and keeps its objects in the
 store across restarts. The issuer documents are public, like AKS's `{region}.oic.prod-aks.azure.com`; the API
 needs the kubeconfig's token, an Entra token for the AKS server app in the cluster's tenant, or one of the
-cluster's own service-account tokens.
+cluster's own service-account tokens (`authn.py`). Kubernetes paths at the root (`/api/…`, `/openid/v1/jwks`)
+are served for the cluster the request's token belongs to, because `kubectl get --raw` drops the server URL's
+path prefix.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class KubeService(Service):
         world.on("cluster-deleted", self._on_deleted)
 
     def matches(self, path: str) -> bool:
-        return first_segment(path) in {"k8s", "oic"} or first_segment(path) in ROOT_SEGMENTS
+        return first_segment(path) in ROOT_SEGMENTS | {"k8s", "oic"}
 
     def internal_error(self) -> web.Response:
         return k8s_error(500, "InternalError", "Internal error occurred: the sandbox hit an internal error; see "
@@ -168,7 +170,7 @@ class KubeService(Service):
         if token is None and api.is_public(rest):
             user = ANONYMOUS
         else:
-            found = authenticate(self.world, record, token) if token else None
+            found = authenticate(self.world, record, token, live=cluster.objects.get) if token else None
             if found is None:
                 raise unauthorized()
             user = found

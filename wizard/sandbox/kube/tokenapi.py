@@ -81,14 +81,14 @@ async def create_token(ctx: Ctx) -> web.Response:
 
 async def token_review(request: web.Request, cluster: Cluster) -> web.Response:
     body = await bodies.read_object(request, "TokenReview", API_VERSION)
-    token = (body.get("spec") or {}).get("token", "")
-    user = authenticate(cluster.world, cluster.record, token) if token else None
+    spec = body.get("spec") or {}
+    token, audiences = spec.get("token", ""), spec.get("audiences") or None
+    user = authenticate(cluster.world, cluster.record, token, audiences, live=cluster.objects.get) if token else None
     status: Obj = {"authenticated": user is not None, "user": user.info() if user else {}}
     if user is None:
         status["error"] = "invalid bearer token"
     else:
-        status["audiences"] = (body.get("spec") or {}).get("audiences") or \
-            [clusters.token_issuer(cluster.world, cluster.record)]
+        status["audiences"] = audiences or [clusters.token_issuer(cluster.world, cluster.record)]
     body["status"] = status
     body["metadata"] = {"creationTimestamp": None}
     return k8s_json(body, 201)

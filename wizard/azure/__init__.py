@@ -1,0 +1,1 @@
+"""Gateways to Azure: credentials (logins per tenant) and ARM."""

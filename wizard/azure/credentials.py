@@ -1,0 +1,201 @@
+"""Signing in, one tenant at a time: which azure-identity credential each login method builds, how a tenant
+reference (an ID or a domain) becomes a tenant ID, and who a credential turned out to be.
+
+The same code serves real Azure and the sandbox: everything cloud-specific (authority, CA) comes from `Cloud`.
+Credentials live only in memory; what may be remembered (method, tenant, account name) is in `Account`.
+Nothing here prints: the device-code prompt goes to the caller's callback (a `print` would tear a TUI apart).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from wizard import names
+from wizard.diagnose import Diagnosis
+from wizard.target import ARM_SCOPE, Cloud
+from wizard.web import FetchError, get_json
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+# auto: the sandbox's own service principal on a sandbox, the Azure CLI's login on real Azure.
+METHODS = ("auto", "sandbox", "service-principal", "azure-cli", "device-code", "browser")
+DevicePrompt = Callable[[str, str, Any], None]
+
+
+class LoginError(Exception):
+    """A login that cannot happen as asked; carries the diagnosis (cause and fix) to show."""
+
+    def __init__(self, code: str, title: str, cause: str, fix: str, detail: str = "") -> None:
+        super().__init__(f"{title}: {cause} {fix}")
+        self.diagnosis = Diagnosis(code, title, cause, fix, "login", detail)
+
+
+def method_for(cloud: Cloud, requested: str) -> str:
+    """The concrete method behind a requested one (`auto` depends on the cloud)."""
+    if requested not in METHODS:
+        raise LoginError("UnknownLoginMethod", "Unknown login method",
+                         f"{requested!r} is not a way to sign in.", f"Use one of: {', '.join(METHODS)}.")
+    if requested == "auto":
+        return "sandbox" if cloud.is_sandbox else "azure-cli"
+    return requested
+
+
+def resolve_tenant(cloud: Cloud, ref: str, key: str = "tenant") -> str:
+    """A tenant ID from a tenant ID or a verified domain. Domains are looked up in the tenant's OpenID metadata
+    (`{authority}/{domain}/v2.0/.well-known/openid-configuration`, whose issuer names the tenant ID), which needs
+    no sign-in and works for real Entra ID and the sandbox alike. `key` names the plan key in messages."""
+    if names.is_guid(ref):
+        return ref.lower()
+    url = f"{cloud.authority}/{ref}/v2.0/.well-known/openid-configuration"
+    try:
+        document = get_json(url, cloud.ca_bundle)
+    except FetchError as exc:
+        described = exc.body.get("error_description") if isinstance(exc.body, dict) else None
+        if exc.status in (400, 404):
+            raise LoginError("AADSTS90002", "Tenant not found",
+                             f"{cloud.authority} knows no tenant {ref!r} ({key}).",
+                             f"Check {key}: give the tenant ID (a GUID) or a verified domain of the tenant, such as "
+                             "contoso.onmicrosoft.com.", str(described or exc)) from None
+        raise LoginError("TenantLookupFailed", "Tenant lookup failed",
+                         f"Could not look up tenant {ref!r} ({key}) at {cloud.authority}.",
+                         "Check the network connection (and the proxy), or give the tenant ID instead of the "
+                         "domain.", str(exc)) from None
+    issuer = document.get("issuer") if isinstance(document, dict) else None
+    found = next((part for part in str(issuer or "").split("/") if names.is_guid(part)), None)
+    if found is None:
+        raise LoginError("TenantLookupFailed", "Tenant lookup failed",
+                         f"The OpenID metadata of {ref!r} ({key}) names no tenant ID.",
+                         "Give the tenant ID (a GUID) instead of the domain.", f"issuer: {issuer!r}")
+    return found.lower()
+
+
+def build_credential(cloud: Cloud, method: str, tenant_id: str, *, prompt: DevicePrompt | None = None,
+                     environ: Mapping[str, str] | None = None) -> TokenCredential:
+    """The credential for one tenant (`auto` is resolved with `method_for`). Building one does not sign in: the
+    first `get_token` does (and for device-code, calls `prompt` with the code to show)."""
+    method = method_for(cloud, method)
+    env = os.environ if environ is None else environ
+    common = cloud.credential_kwargs()
+    if method == "sandbox":
+        principal = cloud.sandbox_principal(tenant_id) if cloud.is_sandbox else None
+        if principal is None:
+            where = "real Azure has no sandbox login" if not cloud.is_sandbox else \
+                f"the sandbox has no service principal in tenant {tenant_id}"
+            raise LoginError("SandboxLoginUnavailable", "No sandbox login",
+                             f"The 'sandbox' login was asked for, but {where}.",
+                             "Use another login method (device-code, azure-cli, service-principal).")
+        from azure.identity import ClientSecretCredential
+
+        return ClientSecretCredential(tenant_id, principal["client_id"], principal["client_secret"],
+                                      disable_instance_discovery=True, **common)
+    if method == "service-principal":
+        return _service_principal(tenant_id, env, common)
+    if method == "azure-cli":
+        if cloud.is_sandbox:
+            raise LoginError("AzureCliOnSandbox", "Azure CLI login on the sandbox",
+                             "The Azure CLI signs in to real Azure; its tokens mean nothing to the sandbox.",
+                             "On the sandbox use the 'sandbox' login (its service principal) or device-code.")
+        if shutil.which("az", path=env.get("PATH")) is None:
+            raise LoginError("AzureCliMissing", "Azure CLI not found",
+                             "The azure-cli login uses the `az` command, which is not on PATH.",
+                             "Install the Azure CLI and run `az login`, or choose device-code (no install needed) "
+                             "or service-principal (AZURE_CLIENT_ID and AZURE_CLIENT_SECRET).")
+        from azure.identity import AzureCliCredential
+
+        return AzureCliCredential(tenant_id=tenant_id, process_timeout=30)
+    if method == "device-code":
+        if prompt is None:
+            raise LoginError("NoDeviceCodePrompt", "Nowhere to show the sign-in code",
+                             "A device-code login shows a code the person types into a browser, but this run has "
+                             "no place to show it.", "Run interactively, or use another login method.")
+        from azure.identity import DeviceCodeCredential
+
+        return DeviceCodeCredential(tenant_id=tenant_id, prompt_callback=prompt, disable_instance_discovery=True,
+                                    **common)
+    if method == "browser":
+        if cloud.is_sandbox:
+            raise LoginError("BrowserOnSandbox", "Browser login on the sandbox",
+                             "The sandbox signs people in with device codes only.",
+                             "Use device-code (the sandbox approves it on its /devicelogin page) or 'sandbox'.")
+        from azure.identity import InteractiveBrowserCredential
+
+        return InteractiveBrowserCredential(tenant_id=tenant_id, disable_instance_discovery=True, **common)
+    raise AssertionError(f"method_for returned {method!r}")
+
+
+def _service_principal(tenant_id: str, env: Mapping[str, str], common: dict[str, Any]) -> TokenCredential:
+    """EnvironmentCredential's variables, with the tenant from the plan (AZURE_TENANT_ID is not consulted: each
+    side of the plan names its own tenant)."""
+    client_id = env.get("AZURE_CLIENT_ID", "")
+    secret = env.get("AZURE_CLIENT_SECRET", "")
+    certificate = env.get("AZURE_CLIENT_CERTIFICATE_PATH", "")
+    if client_id and secret:
+        from azure.identity import ClientSecretCredential
+
+        return ClientSecretCredential(tenant_id, client_id, secret, disable_instance_discovery=True, **common)
+    if client_id and certificate:
+        from azure.identity import CertificateCredential
+
+        return CertificateCredential(tenant_id, client_id, certificate,
+                                     password=env.get("AZURE_CLIENT_CERTIFICATE_PASSWORD") or None,
+                                     disable_instance_discovery=True, **common)
+    missing = "AZURE_CLIENT_ID" if not client_id else "AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH)"
+    raise LoginError("ServicePrincipalNotConfigured", "Service principal not configured",
+                     f"The service-principal login reads the app's credentials from the environment; {missing} "
+                     "is not set.",
+                     "Export AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH) for an app "
+                     "registered in the tenant, or choose another login method.")
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who a credential signed in as: a user name (users) or a client ID (apps). Never a secret."""
+
+    name: str
+    tenant_id: str
+    object_id: str
+    kind: str  # "user" | "app"
+
+
+def account_of_token(token: str) -> Account:
+    """The account behind an Entra access token, from its claims (read, not verified: the token came straight
+    from Entra over TLS, and this is only for display and the tenant check)."""
+    import jwt
+
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return Account("(unknown account)", "", "", "user")
+    user = claims.get("upn") or claims.get("unique_name") or claims.get("preferred_username") \
+        or claims.get("email")
+    if claims.get("idtyp") == "app" or not user:
+        app = claims.get("appid") or claims.get("azp") or claims.get("oid") or "(unknown app)"
+        return Account(str(app), str(claims.get("tid", "")), str(claims.get("oid", "")), "app")
+    return Account(str(user), str(claims.get("tid", "")), str(claims.get("oid", "")), "user")
+
+
+def sign_in(credential: TokenCredential, tenant_id: str, method: str) -> Account:
+    """Get an ARM token (this is the moment a person is prompted) and say who signed in. A token of another
+    tenant than asked is refused: every later call would be answered InvalidAuthenticationTokenTenant."""
+    from azure.identity import CredentialUnavailableError
+
+    try:
+        token = credential.get_token(ARM_SCOPE)
+    except CredentialUnavailableError as exc:
+        if method == "azure-cli":
+            raise LoginError("AzureCliNotSignedIn", "Azure CLI not signed in",
+                             f"The Azure CLI has no usable login for tenant {tenant_id}.",
+                             f"Run `az login --tenant {tenant_id}` and try again.", str(exc).split("\n")[0]) \
+                from None
+        raise
+    account = account_of_token(token.token)
+    if account.tenant_id and account.tenant_id.lower() != tenant_id.lower():
+        raise LoginError("WrongTenant", "Signed in to another tenant",
+                         f"The login returned a token of tenant {account.tenant_id}, not {tenant_id}.",
+                         f"Sign in to tenant {tenant_id} (e.g. `az login --tenant {tenant_id}`).")
+    return account

@@ -1,0 +1,165 @@
+"""The engine: runs the flow's steps against a cloud, saving the session after every transition.
+
+One engine, two faces: the TUI calls `run_step` from thread workers and follows the flow's listeners; the
+headless `apply` calls `run`. `resume` signs in again (credentials are never saved), re-checks the finished steps
+in parallel, and goes back to the first one that is no longer true ("deleted outside the wizard").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from wizard.diagnose import diagnose
+from wizard.flow import DONE, FAILED, ORDER, Flow, load_step
+from wizard.session import Outcome, Session, SessionStore, now_iso
+from wizard.steps.base import Cancelled, Check, Context, Event, LoginOptions, Reporter, Step, StepFailed
+from wizard.target import Cloud
+
+
+@dataclass
+class RunStats:
+    applied: list[str] = field(default_factory=list)  # steps that had something to do
+    created: list[str] = field(default_factory=list)  # resources created in this run
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _unchanged(summary: str) -> str:
+    """A re-checked step keeps what it said when it did its work, marked as unchanged."""
+    if not summary:
+        return "already in place"
+    return summary if summary.endswith(UNCHANGED) else summary + UNCHANGED
+
+
+UNCHANGED = " (unchanged)"
+
+
+class Engine:
+    def __init__(self, session: Session, store: SessionStore, cloud: Cloud, *, report: Reporter | None = None,
+                 logins: LoginOptions | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.session = session
+        self.store = store
+        self.ctx = Context(plan=session.plan, session=session, cloud=cloud, report=report or (lambda e: None),
+                           logins=logins or LoginOptions(), sleep=sleep)
+        self.flow = Flow(session)
+        self.flow.listeners.append(lambda old, new: self.save())
+        self.stats = RunStats()
+        self._steps: dict[str, Step] = {}
+
+    def step(self, name: str) -> Step:
+        if name not in self._steps:
+            self._steps[name] = load_step(name)
+        return self._steps[name]
+
+    def save(self) -> None:
+        self.store.save(self.session)
+
+    # -- one step -------------------------------------------------------------------------------------------
+
+    def run_step(self, name: str) -> Outcome:
+        """Check the step; apply it when it is not done. Saves the outcome either way; raises StepFailed."""
+        step = self.step(name)
+        outcome = self.session.outcome(name)
+        started = time.monotonic()
+        self.ctx.report(Event(name, step.title, "progress"))
+        try:
+            check = step.check(self.ctx)
+            if check.done:
+                outcome.values.update(check.values)
+                outcome.summary = "; ".join(check.details) or _unchanged(outcome.summary)
+            else:
+                if check.details:
+                    self.ctx.report(Event(name, "; ".join(check.details), "info"))
+                result = step.apply(self.ctx)
+                outcome.values.update(check.values)
+                outcome.values.update(result.values)
+                outcome.summary = result.summary
+                outcome.created.extend(c for c in result.created if c not in outcome.created)
+                self.stats.applied.append(name)
+                self.stats.created.extend(result.created)
+        except Cancelled:
+            raise
+        except StepFailed as exc:
+            self._record_failure(outcome, exc)
+            raise
+        except Exception as exc:  # an error no step anticipated still becomes a diagnosis, never a traceback
+            failure = StepFailed(diagnose(exc, name))
+            self._record_failure(outcome, failure)
+            raise failure from exc
+        finally:
+            self.stats.seconds[name] = time.monotonic() - started
+        outcome.status, outcome.diagnosis, outcome.at = "done", None, now_iso()
+        self.save()
+        self.ctx.report(Event(name, outcome.summary, "done"))
+        return outcome
+
+    def _record_failure(self, outcome: Outcome, failure: StepFailed) -> None:
+        outcome.status, outcome.diagnosis, outcome.at = "failed", failure.diagnosis.to_dict(), now_iso()
+        self.save()
+
+    # -- the whole flow ---------------------------------------------------------------------------------------
+
+    def run(self) -> str:
+        """Run from the current state to `done` or `failed`."""
+        if self.flow.state == FAILED:
+            self.flow.retry()
+        while self.flow.state not in (DONE, FAILED):
+            self.ctx.check_cancelled()
+            try:
+                self.run_step(self.flow.state)
+            except StepFailed:
+                self.flow.fail()
+                break
+            self.flow.next()
+        return self.flow.state
+
+    def recheck(self, names: list[str]) -> dict[str, Check]:
+        """Check several finished steps at once (they only read the world)."""
+
+        def one(name: str) -> Check:
+            try:
+                return self.step(name).check(self.ctx)
+            except StepFailed as exc:
+                return Check("drifted", [exc.diagnosis.title + ": " + exc.diagnosis.cause])
+            except Cancelled:
+                raise
+            except Exception as exc:
+                return Check("drifted", [str(diagnose(exc, name))])
+
+        if not names:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(4, len(names)), thread_name_prefix="recheck") as pool:
+            return dict(zip(names, pool.map(one, names), strict=True))
+
+    def resume(self) -> str:
+        """Sign in again, re-check what was finished, redo what is no longer true, and go on."""
+        if self.flow.state == FAILED:
+            self.flow.retry()
+        current = self.flow.state
+        stop = len(ORDER) if current == DONE else ORDER.index(current)
+        finished = [n for n in ORDER[:stop]
+                    if self.session.outcomes.get(n) and self.session.outcomes[n].status == "done"]
+        if "login" in finished:
+            self.run_step("login")
+            finished.remove("login")
+        elif current != "login":
+            self.flow.revisit("login")
+            return self.run()
+        checks = self.recheck(finished)
+        for name in finished:
+            check = checks[name]
+            if check.done:
+                self.session.outcome(name).values.update(check.values)
+                continue
+            why = "; ".join(check.details) or "it is no longer in place"
+            self.ctx.report(Event(name, f"changed outside the wizard: {why}; doing it again", "warning"))
+            self.session.outcome(name).status = "pending"
+            self.flow.revisit(name)
+            break
+        else:
+            if current == DONE:
+                self.save()
+                return DONE
+        return self.run()
