@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -192,9 +193,9 @@ def reset(state_dir: Path | None, yes: bool) -> None:
     target = _target(state_dir)
     pid = _running_pid(target)
     if pid is not None:
-        how = f"Ctrl-C where it runs, or kill {pid}" if pid > 0 else "Ctrl-C where it runs"
-        raise click.ClickException(f"a sandbox (pid {pid if pid > 0 else 'unknown'}) is running on {target}; "
-                                   f"stop it ({how}) before resetting")
+        raise click.ClickException(
+            f"a sandbox (pid {pid if pid > 0 else 'unknown'}) is running on {target}; stop it before resetting "
+            f"(Ctrl-C where it runs, or `wi-wizard sandbox stop{_state_dir_flag(state_dir, target)}`)")
     if not yes and sys.stdin.isatty():
         click.confirm(f"Forget the sandbox world in {target}?", abort=True)
     try:
@@ -205,6 +206,47 @@ def reset(state_dir: Path | None, yes: bool) -> None:
         raise click.ClickException(f"cannot reset {target}: {exc.strerror or exc}") from None
     click.echo(f"Sandbox world forgotten ({removed} file(s) removed from {target}); the CA is kept."
                if removed else f"Nothing to forget in {target}.")
+
+
+def _is_serve_process(pid: int) -> bool | None:
+    """Whether `pid` is a `wi-wizard sandbox serve` (or `--sandbox`) process; None when that cannot be told."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    words = [a.decode(errors="replace") for a in argv]
+    return ("sandbox" in words and "serve" in words) or "--sandbox" in words
+
+
+@sandbox.command()
+@_state_dir_option
+@click.option("--timeout", type=click.FloatRange(min=0), default=30.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for it to finish.")
+def stop(state_dir: Path | None, timeout: float) -> None:
+    """Stop the sandbox serving a state dir, e.g. the one `apply --sandbox` left running in the background."""
+    target = _target(state_dir)
+    pid = _running_pid(target)
+    if pid is None:
+        click.echo(f"No sandbox runs on {target}.")
+        return
+    if pid <= 0:
+        raise click.ClickException(f"a sandbox holds {target} but its pid is unknown; stop it where it runs")
+    if _is_serve_process(pid) is False:
+        raise click.ClickException(f"the sandbox on {target} runs inside process {pid}, which is not a "
+                                   "`wi-wizard sandbox serve`; stop it from that program instead")
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass  # it ended on its own meanwhile
+    except PermissionError:
+        raise click.ClickException(f"process {pid} belongs to another user; it cannot be stopped from here") from None
+    deadline = time.monotonic() + timeout
+    while _running_pid(target) is not None:
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"the sandbox (pid {pid}) did not stop within {timeout:g} s; "
+                                       f"end it with `kill -KILL {pid}`")
+        time.sleep(0.1)
+    click.echo(f"Sandbox (pid {pid}) on {target} stopped.")
 
 
 def _load_endpoints(state_dir: Path | None, target: Path) -> dict[str, Any]:
@@ -347,7 +389,8 @@ def sessions(as_json: bool) -> None:
 @click.argument("session_name", metavar="SESSION")
 @click.option("--headless", "run_headless", is_flag=True, help="Resume without the TUI.")
 @click.option("--json", "as_json", is_flag=True, help="With --headless: machine-readable results on stdout.")
-@click.option("--login", default="auto", show_default=True, metavar="METHOD[,METHOD]", help=_LOGIN_HELP)
+@click.option("--login", default="auto", show_default=True, metavar="METHOD[,METHOD]",
+              help=_LOGIN_HELP + " On resume, auto signs in the way the session did before.")
 def resume(session_name: str, run_headless: bool, as_json: bool, login: str) -> None:
     """Reopen a saved session where it stopped (it remembers its target: real Azure or which sandbox)."""
     from wizard import headless

@@ -7,6 +7,8 @@ in parallel, and goes back to the first one that is no longer true ("deleted out
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +28,16 @@ class RunStats:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+# Crash-safety tests name a point (e.g. `applied:identity`, `boundary:role`) in this variable and the process
+# SIGKILLs itself there, exactly between two lines that a real crash could separate. Unset in normal use.
+CRASH_AT_ENV = "WI_WIZARD_CRASH_AT"
+
+
+def crash_point(point: str) -> None:
+    if os.environ.get(CRASH_AT_ENV) == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _unchanged(summary: str) -> str:
     """A re-checked step keeps what it said when it did its work, marked as unchanged."""
     if not summary:
@@ -34,6 +46,11 @@ def _unchanged(summary: str) -> str:
 
 
 UNCHANGED = " (unchanged)"
+
+
+def _adopt(outcome: Outcome, created: list[str]) -> None:
+    """Record resources as this session's own (for teardown), once each."""
+    outcome.created.extend(c for c in created if c not in outcome.created)
 
 
 class Engine:
@@ -68,15 +85,17 @@ class Engine:
             check = step.check(self.ctx)
             if check.done:
                 outcome.values.update(check.values)
+                _adopt(outcome, check.created)
                 outcome.summary = "; ".join(check.details) or _unchanged(outcome.summary)
             else:
                 if check.details:
                     self.ctx.report(Event(name, "; ".join(check.details), "info"))
                 result = step.apply(self.ctx)
+                crash_point(f"applied:{name}")  # created in the cloud, not yet saved in the session
                 outcome.values.update(check.values)
                 outcome.values.update(result.values)
                 outcome.summary = result.summary
-                outcome.created.extend(c for c in result.created if c not in outcome.created)
+                _adopt(outcome, result.created)
                 self.stats.applied.append(name)
                 self.stats.created.extend(result.created)
         except Cancelled:
@@ -96,6 +115,9 @@ class Engine:
         return outcome
 
     def _record_failure(self, outcome: Outcome, failure: StepFailed) -> None:
+        """A failed step still keeps what it found and made (e.g. which trust links passed, objects it created)."""
+        outcome.values.update(failure.values)
+        _adopt(outcome, failure.created)
         outcome.status, outcome.diagnosis, outcome.at = "failed", failure.diagnosis.to_dict(), now_iso()
         self.save()
 
@@ -112,13 +134,16 @@ class Engine:
             except StepFailed:
                 self.flow.fail()
                 break
+            crash_point(f"boundary:{self.flow.state}")  # saved, not yet moved on
             self.flow.next()
         return self.flow.state
 
     def recheck(self, names: list[str]) -> dict[str, Check]:
-        """Check several finished steps at once (they only read the world)."""
+        """Check several finished steps at once (they only read the world). Each announces itself with a
+        `progress` event when its check starts, so a UI can show every step being re-checked."""
 
         def one(name: str) -> Check:
+            self.ctx.report(Event(name, f"re-checking: {self.step(name).title}", "progress"))
             try:
                 return self.step(name).check(self.ctx)
             except StepFailed as exc:
@@ -148,10 +173,20 @@ class Engine:
             self.flow.revisit("login")
             return self.run()
         checks = self.recheck(finished)
-        for name in finished:
+        for index, name in enumerate(finished):
             check = checks[name]
             if check.done:
-                self.session.outcome(name).values.update(check.values)
+                outcome = self.session.outcome(name)
+                changed = [f"{key} was {outcome.values[key]!r}, is now {value!r}"
+                           for key, value in check.values.items() if outcome.values.get(key, value) != value]
+                outcome.values.update(check.values)
+                if changed:
+                    self.ctx.report(Event(name, "changed outside the wizard: " + "; ".join(changed), "warning"))
+                self.ctx.report(Event(name, _unchanged(outcome.summary), "done"))
+                if changed and finished[index + 1:]:
+                    # The later steps were checked in parallel against what this step observed before (e.g. a
+                    # re-created cluster's new issuer): check them again against what it observes now.
+                    checks.update(self.recheck(finished[index + 1:]))
                 continue
             why = "; ".join(check.details) or "it is no longer in place"
             self.ctx.report(Event(name, f"changed outside the wizard: {why}; doing it again", "warning"))

@@ -7,6 +7,7 @@ Exit codes: 0 only when the workload's logs prove access; 1 when a step failed (
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import threading
 import time
@@ -81,6 +82,11 @@ def cloud_of(session: Session) -> Cloud:
     endpoints = Path(session.target.endpoints or "")
     if endpoints.parent == paths.sandbox_dir().absolute():
         return resolve_cloud(True, None)
+    if not endpoints.is_file():  # a sandbox removes its endpoints file when it stops
+        state_dir = shlex.quote(str(endpoints.parent))
+        raise TargetError(f"session {session.name!r} was made against the sandbox in {endpoints.parent}, which is not "
+                          f"running ({endpoints} does not exist). Start it again with `wi-wizard sandbox serve "
+                          f"--state-dir {state_dir}` (it keeps its world and its port), then resume.")
     return target.sandbox(endpoints)
 
 
@@ -127,13 +133,19 @@ def _finish(engine: Engine, printer: Printer, as_json: bool, started: float) -> 
     return EXIT_PROVEN if result["proven"] else EXIT_FAILED
 
 
-def _logins(login: str) -> LoginOptions:
+def _logins(login: str, session: Session | None = None) -> LoginOptions:
+    """The login methods asked for; `auto` on resume means "as the session signed in before" (it remembers the
+    method, never the credential), so a device-code session prompts again rather than switching methods."""
     def prompt(uri: str, code: str, expires_on: Any) -> None:
         print(f"To sign in, open {uri} and enter the code {code} (expires {expires_on:%H:%M:%S}).",
               file=sys.stderr, flush=True)
 
     cluster, _, identity = login.partition(",")
-    return LoginOptions(cluster=cluster or "auto", identity=identity or cluster or "auto", device_code_prompt=prompt)
+    cluster, identity = cluster or "auto", identity or cluster or "auto"
+    if session is not None and login == "auto":
+        remembered = {side: known.method for side, known in session.logins.items()}
+        cluster, identity = remembered.get("cluster", cluster), remembered.get("identity", identity)
+    return LoginOptions(cluster=cluster, identity=identity, device_code_prompt=prompt)
 
 
 def _drive(engine: Engine, printer: Printer, as_json: bool, resume: bool) -> int:
@@ -193,7 +205,7 @@ def resume(name: str, *, as_json: bool = False, login: str = "auto", store: Sess
             session = store.load(name)
             cloud = cloud_of(session)
             printer.line(f"wi-wizard resume · session {name} · {cloud.label} · at {session.state}")
-            engine = Engine(session, store, cloud, report=printer, logins=_logins(login))
+            engine = Engine(session, store, cloud, report=printer, logins=_logins(login, session))
             return _drive(engine, printer, as_json, resume=True)
     except (SessionError, TargetError) as exc:
         print(f"wi-wizard: {exc}", file=sys.stderr)

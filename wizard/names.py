@@ -47,7 +47,7 @@ def _basic(value: str, what: str) -> str | None:
 
 
 def is_guid(value: str) -> bool:
-    return bool(GUID.match(value))
+    return bool(GUID.fullmatch(value))  # fullmatch: `$` alone would accept a trailing newline
 
 
 def tenant(value: str) -> str | None:

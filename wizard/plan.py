@@ -8,6 +8,7 @@ are computed, never stored: the subject, the federated credential's default name
 from __future__ import annotations
 
 import re
+import reprlib
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -24,6 +25,11 @@ WEBHOOK_ENV = ("AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY
 PLACEHOLDERS = ("identity.subscription_id", "identity.tenant_id", "identity.location", "identity.client_id",
                 "identity.resource_group", "cluster.subscription_id")
 _PLACEHOLDER = re.compile(r"\$\{([a-z_.]+)\}")
+MAX_PLAN_BYTES = 1_000_000
+# Wrong values are quoted in messages, shortened: a 1 MB string or a deeply nested list must not become the message.
+_QUOTE = reprlib.Repr()
+_QUOTE.maxstring = _QUOTE.maxother = 60
+_QUOTE.maxlevel = 2
 
 
 @dataclass(frozen=True)
@@ -209,14 +215,15 @@ def load(path: Path) -> Plan:
     try:
         if path.is_dir():
             raise PlanError(source, [Problem("(file)", "is a directory; give the path of a .toml plan file")])
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_PLAN_BYTES + 1)  # never more: a plan named /dev/zero must not fill the memory
     except FileNotFoundError:
         raise PlanError(source, [Problem("(file)", "does not exist; check the path")]) from None
     except PermissionError:
         raise PlanError(source, [Problem("(file)", "cannot be read (permission denied)")]) from None
     except OSError as exc:
         raise PlanError(source, [Problem("(file)", f"cannot be read: {exc.strerror}")]) from None
-    if len(raw) > 1_000_000:
+    if len(raw) > MAX_PLAN_BYTES:
         raise PlanError(source, [Problem("(file)", "is larger than 1 MB; a plan is a few dozen lines")])
     try:
         data = tomllib.loads(raw.decode("utf-8"))
@@ -224,6 +231,8 @@ def load(path: Path) -> Plan:
         raise PlanError(source, [Problem("(file)", "is not UTF-8 text")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(source, [Problem("(file)", f"is not valid TOML: {exc}")]) from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise PlanError(source, [Problem("(file)", "nests arrays or tables too deeply to be a plan")]) from None
     return Plan.from_dict(data, source)
 
 
@@ -247,12 +256,13 @@ def _section(raw: Any, kind: type[Any], prefix: str, problems: list[Problem]) ->
             continue
         value, expected = raw[name], type(getattr(defaults, name))
         if expected is dict:
-            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                      for k, v in value.items()):
                 problems.append(Problem(f"{prefix}.{name}", "expected a table of text values"))
                 continue
         elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            problems.append(Problem(f"{prefix}.{name}",
-                                    f"expected {'true or false' if expected is bool else 'text'}, got {value!r}"))
+            wanted = "true or false" if expected is bool else "text"
+            problems.append(Problem(f"{prefix}.{name}", f"expected {wanted}, got {_QUOTE.repr(value)}"))
             continue
         values[name] = value
     return kind(**values)

@@ -12,9 +12,10 @@ import datetime as dt
 import json
 import os
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ class SessionError(Exception):
 
 
 def check_name(name: str) -> str | None:
-    if not _NAME.match(name) or name.endswith((".json", ".lock")):
+    if not _NAME.fullmatch(name) or name.endswith((".json", ".lock")):  # fullmatch: no trailing newline
         return ("a session name is 1–64 letters, digits, '_', '-' or '.', starting with a letter or digit "
                 "(it becomes a file name)")
     return None
@@ -106,10 +107,12 @@ class Session:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"it is not JSON ({exc.msg} at line {exc.lineno})") from None
+        except RecursionError:
+            raise ValueError("it nests arrays or objects too deeply to be a session") from None
         if not isinstance(data, dict):
             raise ValueError("it is not a JSON object")
         version = data.get("schema")
-        if not isinstance(version, int):
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise ValueError("it has no schema version")
         if version > SCHEMA_VERSION:
             raise ValueError(f"it was written by a newer wi-wizard (schema {version}; this one reads "
@@ -122,10 +125,10 @@ class Session:
             return cls(
                 name=_text(data, "name"),
                 plan=plan,
-                target=Target(**_table(data, "target")),
+                target=_record(Target, _table(data, "target"), "target"),
                 state=_text(data, "state"),
-                outcomes={str(k): Outcome(**v) for k, v in _table(data, "outcomes").items()},
-                logins={str(k): Login(**v) for k, v in _table(data, "logins").items()},
+                outcomes={k: _record(Outcome, v, f"outcomes.{k}") for k, v in _table(data, "outcomes").items()},
+                logins={k: _record(Login, v, f"logins.{k}") for k, v in _table(data, "logins").items()},
                 created_at=_text(data, "created_at"),
                 updated_at=_text(data, "updated_at"),
             )
@@ -147,6 +150,32 @@ def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"{key} should be an object")
     return value
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+# The field types of Target, Outcome and Login (annotations are strings here), as checks and in words: a session
+# whose `values` is a list would otherwise load and break a step much later, far from the file that caused it.
+_SHAPES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "str": (lambda v: isinstance(v, str), "text"),
+    "str | None": (lambda v: v is None or isinstance(v, str), "text or null"),
+    "dict[str, str]": (_texts, "an object of text values"),
+    "dict[str, str] | None": (lambda v: v is None or _texts(v), "an object of text values or null"),
+    "list[str]": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of text values"),
+}
+
+
+def _record(kind: type[Any], raw: Any, where: str) -> Any:
+    """One of the session's records from its JSON object; TypeError naming the field when it has the wrong shape."""
+    if not isinstance(raw, dict):
+        raise TypeError(f"{where} should be an object")
+    for spec in fields(kind):
+        check, words = _SHAPES[str(spec.type)]
+        if spec.name in raw and not check(raw[spec.name]):
+            raise TypeError(f"{where}.{spec.name} should be {words}")
+    return kind(**raw)  # unknown or missing keys: TypeError
 
 
 @dataclass(frozen=True)
@@ -188,7 +217,10 @@ class SessionStore:
             if path.stat().st_size > MAX_BYTES:
                 raise ValueError("it is larger than a session can be")
             text = path.read_text(encoding="utf-8")
-            return Session.from_json(text, str(path))
+            session = Session.from_json(text, str(path))
+            # The file names the session: a copied or renamed file must never save over the one it came from.
+            session.name = name
+            return session
         except PermissionError:
             raise SessionError(f"session {name!r} cannot be read ({path}: permission denied); "
                                "fix the file's permissions") from None
@@ -205,11 +237,13 @@ class SessionStore:
         for path in sorted(self.directory.glob("*.json")):
             name = path.stem
             try:
+                if path.stat().st_size > MAX_BYTES:
+                    raise ValueError("too large")
                 data = json.loads(path.read_text(encoding="utf-8"))
                 target = data["target"]
                 found.append(Summary(name, "sandbox" if target.get("kind") == "sandbox" else "real Azure",
                                      str(data["state"]), str(data["updated_at"])))
-            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 found.append(Summary(name, "?", "?", "", "unreadable (open it to set it aside)"))
         return sorted(found, key=lambda s: s.updated_at, reverse=True)
 
@@ -226,6 +260,8 @@ class SessionStore:
     @contextmanager
     def locked(self, name: str) -> Iterator[None]:
         """One process per session at a time; a lock left by a dead process is taken over."""
+        if problem := check_name(name):  # the name becomes a file name: no `../` may lock outside the store
+            raise SessionError(f"no session {name!r}: {problem}")
         paths.private_dir(self.directory)
         lock = self.directory / f"{name}.lock"
         for _ in range(2):
@@ -235,6 +271,10 @@ class SessionStore:
                 owner = _lock_owner(lock)
                 if owner is not None and _alive(owner):
                     raise SessionError(f"session {name!r} is open in another wi-wizard (pid {owner}); "
+                                       "close that one first") from None
+                if owner is None and _younger_than(lock, LOCK_GRACE_SECONDS):
+                    # Created by O_EXCL an instant ago, its pid not written yet: held, not stale.
+                    raise SessionError(f"session {name!r} is being opened by another wi-wizard; "
                                        "close that one first") from None
                 lock.unlink(missing_ok=True)  # stale: its owner is gone
                 continue
@@ -246,7 +286,18 @@ class SessionStore:
         try:
             yield
         finally:
-            lock.unlink(missing_ok=True)
+            if _lock_owner(lock) == os.getpid():  # never remove a lock another process took over
+                lock.unlink(missing_ok=True)
+
+
+LOCK_GRACE_SECONDS = 5.0
+
+
+def _younger_than(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime < seconds
+    except OSError:
+        return False
 
 
 def _lock_owner(lock: Path) -> int | None:

@@ -344,3 +344,25 @@ def test_a_state_dir_seeded_with_another_scenario_refuses_a_different_one(tmp_pa
     result = run("sandbox", "serve", "--state-dir", str(state), "--scenario", "default", home=tmp_path)
 
     assert_clean_failure(result, 1, "seeded with scenario", "wi-wizard sandbox reset")
+
+
+def test_stop_ends_a_background_sandbox_and_is_quiet_when_none_runs(tmp_path: Path) -> None:
+    box = serve(tmp_path / "state", tmp_path)
+
+    result = run("sandbox", "stop", "--state-dir", str(box.state_dir), home=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert f"pid {box.proc.pid}" in result.stdout
+    assert box.proc.wait(timeout=30) == 0, "stopped cleanly (SIGTERM), not killed"
+    assert not (box.state_dir / "endpoints.json").exists()
+    again = run("sandbox", "stop", "--state-dir", str(box.state_dir), home=tmp_path)
+    assert again.returncode == 0 and "No sandbox runs" in again.stdout
+
+
+def test_stop_refuses_to_signal_a_program_that_embeds_the_sandbox(tmp_path: Path,
+                                                                   make_sandbox: Any) -> None:
+    """A sandbox running inside another program (here: this test process) is that program's to stop."""
+    box = make_sandbox(state_dir=tmp_path / "state")
+    result = run("sandbox", "stop", "--state-dir", str(box.state_dir), home=tmp_path)
+    assert_clean_failure(result, 1, f"process {os.getpid()}", "not a `wi-wizard sandbox serve`")
+    assert (box.state_dir / "endpoints.json").exists()

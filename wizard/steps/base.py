@@ -49,6 +49,9 @@ class Check:
     state: str  # "done" | "missing" | "drifted"
     details: list[str] = field(default_factory=list)  # what is missing or differs, in plain words
     values: dict[str, str] = field(default_factory=dict)  # observations (IDs, issuer URL…), never secrets
+    # What the check found that this session's own marks (tags, descriptions, annotations) say it created: a crash
+    # between creating and saving leaves it unrecorded, and the re-run's check is then all that sees it.
+    created: list[str] = field(default_factory=list)
 
     @property
     def done(self) -> bool:

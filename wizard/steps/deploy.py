@@ -44,6 +44,12 @@ def kube_ref(cluster_id: str, namespace: str, kind: str = "", name: str = "") ->
     return f"{path}/{kind}/{name}" if kind else path
 
 
+def owned(obj: Obj, session: str) -> bool:
+    """Whether this session created a Kubernetes object: the wizard writes its session annotation only when it
+    creates one (so a crash between creating and saving can still be told apart from someone else's object)."""
+    return (meta(obj).get("annotations") or {}).get(SESSION_ANNOTATION) == session
+
+
 @dataclass
 class Desired:
     """What this step converges to, computed from the plan and the earlier steps' observations."""
@@ -127,7 +133,9 @@ class DeployStep(Step):
             if missing:
                 return Check("missing", missing)
             assert pod is not None
-            return Check("done", [], _values(desired, pod))
+            cluster_id = ctx.value("cluster", "cluster_id")
+            ours = [kube_ref(cluster_id, ns, "pods", desired.pod)] if owned(pod, ctx.session.name) else []
+            return Check("done", [], _values(desired, pod), ours)
 
     # -- apply ------------------------------------------------------------------------------------------------
 

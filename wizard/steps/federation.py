@@ -78,7 +78,8 @@ class FederationStep(Step):
                 return Check("missing", [f"the identity {identity} has no federated credential "
                                          f"{p.federation_name}"])
             differences = _differences(mine, issuer, p.subject, p.federation.audience)
-            return Check("drifted" if differences else "done", differences, _values(mine))
+            return Check("drifted" if differences else "done", differences, _values(mine),
+                         [mine.id] if _identity_ours(ctx) else [])
 
     def apply(self, ctx: Context) -> Result:
         p = ctx.plan
@@ -101,10 +102,7 @@ class FederationStep(Step):
                        }[written.outcome]
             # Ours: created now, or (after a crash before saving) the plan's credential under an identity this
             # session created.
-            identity_outcome = ctx.session.outcomes.get("identity")
-            identity_ours = identity_outcome is not None and known(ctx, "identity", "identity_id") in \
-                identity_outcome.created
-            ours = written.created or (written.outcome != "reused" and identity_ours)
+            ours = written.created or (written.outcome != "reused" and _identity_ours(ctx))
             return Result(f"{summary}: issuer {issuer}, subject {p.subject}", _values(fic),
                           [fic.id] if ours else [])
 
@@ -116,6 +114,13 @@ def _identity(ctx: Context) -> tuple[str, str, str]:
     identity_id = ctx.value("identity", "identity_id")
     parsed = parse_id(identity_id)
     return parsed.subscription_id, parsed.resource_group, parsed.name
+
+
+def _identity_ours(ctx: Context) -> bool:
+    """Whether this session created the identity (a credential has no tags: its plan-named credential under an
+    identity of ours is ours too)."""
+    outcome = ctx.session.outcomes.get("identity")
+    return outcome is not None and known(ctx, "identity", "identity_id") in outcome.created
 
 
 def _values(fic: FederatedCredential) -> dict[str, str]:

@@ -74,7 +74,9 @@ class IdentityStep(Step):
             if previous and previous.lower() != found.principal_id.lower():
                 drift.append(f"the identity was re-created outside the wizard (principal ID {previous} is now "
                              f"{found.principal_id}): its role assignments and federated credential are gone")
-            return Check("drifted" if drift else "done", drift, values)
+            recorded = ctx.session.outcome(self.name).created
+            ours = [] if found.id in recorded else _ours(ctx, found)  # re-read only what a crash left unrecorded
+            return Check("drifted" if drift else "done", drift, values, ours)
 
     def apply(self, ctx: Context) -> Result:
         i = ctx.plan.identity
@@ -127,14 +129,21 @@ class IdentityStep(Step):
                 f"{i.location}; an identity cannot move.",
                 f"Set identity.location = {found.location!r} to use it (or identity.reuse = true), or choose another "
                 "identity.name.", self.name))
-        created: list[str] = []
-        if found.tags.get(SESSION_TAG) == ctx.session.name:
-            group = gateway(ctx, "identity").groups(found.subscription_id).get(found.resource_group)
-            if group is not None and group.tags.get(SESSION_TAG) == ctx.session.name:
-                created.append(group.id)
-            created.append(found.id)
         return Result(f"Using managed identity {i.name} in {i.resource_group} (client ID {found.client_id})",
-                      _values(found), created)
+                      _values(found), _ours(ctx, found))
+
+
+def _ours(ctx: Context, found: Identity) -> list[str]:
+    """The identity (and its group) when this session's tag says it created them: after a crash between creating
+    and saving, the tags are the only record."""
+    if found.tags.get(SESSION_TAG) != ctx.session.name:
+        return []
+    created: list[str] = []
+    group = gateway(ctx, "identity").groups(found.subscription_id).get(found.resource_group)
+    if group is not None and group.tags.get(SESSION_TAG) == ctx.session.name:
+        created.append(group.id)
+    created.append(found.id)
+    return created
 
 
 def _values(identity: Identity) -> dict[str, str]:

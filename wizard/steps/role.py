@@ -68,7 +68,8 @@ class RoleStep(Step):
                 else:
                     found.append(existing)
             values = _values(found) if not missing else {}
-            return Check("missing" if missing else "done", missing, values)
+            ours = [a.id for a in found if a.description == created_by_note(ctx)]  # even if a crashed run made it
+            return Check("missing" if missing else "done", missing, values, ours)
 
     def apply(self, ctx: Context) -> Result:
         with failures(self):

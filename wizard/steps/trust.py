@@ -156,7 +156,7 @@ class TrustStep(Step):
         wizard's ownership marks; the deploy step adds the workload identity annotations). Returns the refs of
         what was created, in the deploy step's format."""
         from wizard.kube.client import owner_annotations, owner_labels
-        from wizard.steps.deploy import kube_ref
+        from wizard.steps.deploy import kube_ref, owned
 
         k = ctx.plan.kubernetes
         cluster_id = ctx.value("cluster", "cluster_id")
@@ -166,7 +166,7 @@ class TrustStep(Step):
             created.append(kube_ref(cluster_id, k.namespace))
         applied = kube.apply_service_account(k.namespace, k.service_account, {}, {}, owner_labels=labels,
                                              owner_annotations=annotations)
-        if applied.action == "created":
+        if applied.action == "created" or owned(applied.obj, ctx.session.name):  # or made by a run that crashed
             created.append(kube_ref(cluster_id, k.namespace, "serviceaccounts", k.service_account))
         return created
 
