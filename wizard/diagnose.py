@@ -7,6 +7,7 @@ API error bodies and a workload's log lines.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass
 
@@ -76,6 +77,15 @@ RULES: tuple[_Rule, ...] = (
           "The projected token presented was outside its validity window: the app cached it, or its SDK never "
           "re-reads the token file.",
           "Use a current azure-identity (it re-reads the token file) and recreate the pod.", "deploy"),
+    _rule(r"AADSTS700027\b", "AADSTS700027", "Token signature not accepted",
+          "Entra could not verify the service-account token with the keys the cluster's issuer publishes: the "
+          "signing keys were rotated (or the issuer serves stale keys).",
+          "Recreate the pod so it gets a fresh token; on AKS, after `az aks oidc-issuer rotate-signing-keys`, "
+          "wait for the new keys to be published.", "cluster"),
+    _rule(r"AADSTS700222\b", "AADSTS700222", "Entra token used as the assertion",
+          "An Entra-issued token was presented where the cluster's service-account token belongs.",
+          "Present the projected service-account token (AZURE_FEDERATED_TOKEN_FILE), not an Entra token.",
+          "deploy"),
     _rule(r"AADSTS7000215\b", "AADSTS7000215", "Invalid client secret",
           "A client secret was used instead of the federated token: usually AZURE_CLIENT_SECRET is set in the pod, "
           "so EnvironmentCredential runs before workload identity.",
@@ -123,13 +133,15 @@ RULES: tuple[_Rule, ...] = (
     _rule(r"token expiration \S+ not valid", "TokenExpirationInvalid", "Token lifetime out of range",
           "The service-account-token-expiration annotation is outside 3600–86400 seconds.",
           "Remove the annotation or set it between 3600 and 86400.", "deploy"),
-    _rule(r"ImagePullBackOff|ErrImagePull", "ImagePullBackOff", "Image cannot be pulled",
+    _rule(r"ImagePullBackOff|ErrImagePull|Back-off pulling image", "ImagePullBackOff", "Image cannot be pulled",
           "The cluster cannot pull the workload's image (name, tag or registry access).",
           "Check the image reference, and give the cluster pull access to its registry.", "deploy"),
-    _rule(r"CrashLoopBackOff", "CrashLoopBackOff", "Workload keeps crashing",
+    _rule(r"CrashLoopBackOff|Back-off restarting failed container", "CrashLoopBackOff", "Workload keeps crashing",
           "The container starts and exits with an error, again and again.",
           "Read the workload's logs for the error above this line.", "logs"),
-    _rule(r"AZURE_CLIENT_ID.*(missing|not (set|injected))|not injected", "EnvNotInjected",
+    # The last alternative is azure-identity's WorkloadIdentityCredential when the webhook injected nothing.
+    _rule(r"AZURE_CLIENT_ID.*(missing|not (set|injected))|not injected|"
+          r"WorkloadIdentityCredential authentication unavailable", "EnvNotInjected",
           "Workload identity not injected",
           "The webhook did not add AZURE_CLIENT_ID/AZURE_FEDERATED_TOKEN_FILE: the pod lacks the label "
           "azure.workload.identity/use: \"true\", workload identity is off on the cluster, or the ServiceAccount "
@@ -158,11 +170,26 @@ def diagnose(error: BaseException | str, step: str = "") -> Diagnosis:
 
 
 def _error_text(error: BaseException) -> str:
-    parts = [type(error).__name__, str(error)]
     body = getattr(error, "body", None)  # kubernetes ApiException
-    if isinstance(body, (str, bytes)):
-        parts.append(body.decode(errors="replace") if isinstance(body, bytes) else body)
-    return " ".join(parts)
+    message = _status_message(body.decode(errors="replace") if isinstance(body, bytes) else body)
+    if message is not None:
+        # A Kubernetes Status: its message is the error. The exception's own text is response headers and the
+        # body as escaped JSON (`serviceaccount \"x\" not found`), which the signatures would not match.
+        status = " ".join(str(part) for part in (getattr(error, "status", ""), getattr(error, "reason", "")) if part)
+        return f"{type(error).__name__} ({status}): {message}" if status else f"{type(error).__name__}: {message}"
+    return f"{type(error).__name__} {error}"
+
+
+def _status_message(body: object) -> str | None:
+    """The `message` of a Kubernetes Status body, or None when the body is not one."""
+    if not isinstance(body, str) or not body.lstrip().startswith("{"):
+        return None
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    message = data.get("message") if isinstance(data, dict) else None
+    return message if isinstance(message, str) and message else None
 
 
 _BEARER = re.compile(r"(eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)")

@@ -7,6 +7,7 @@ in parallel, and goes back to the first one that is no longer true ("deleted out
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -19,6 +20,12 @@ from wizard.flow import DONE, FAILED, ORDER, Flow, load_step
 from wizard.session import Outcome, Session, SessionStore, now_iso
 from wizard.steps.base import Cancelled, Check, Context, Event, LoginOptions, Reporter, Step, StepFailed
 from wizard.target import Cloud
+
+# azure-identity logs a WARNING for every failed get_token (the trust check's refused exchange is an expected
+# finding, already turned into a diagnosis), and with no handler configured Python's last-resort handler prints it
+# on stderr: noise under the headless output and torn screens in the TUI. Steps report through events instead.
+for _library in ("azure", "msal", "urllib3"):
+    logging.getLogger(_library).addHandler(logging.NullHandler())
 
 
 @dataclass
@@ -167,7 +174,12 @@ class Engine:
         finished = [n for n in ORDER[:stop]
                     if self.session.outcomes.get(n) and self.session.outcomes[n].status == "done"]
         if "login" in finished:
-            self.run_step("login")
+            try:
+                self.run_step("login")
+            except StepFailed:  # nothing can be re-checked without signing in: stop at the login step
+                self.flow.revisit("login")
+                self.flow.fail()
+                return self.flow.state
             finished.remove("login")
         elif current != "login":
             self.flow.revisit("login")

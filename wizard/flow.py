@@ -121,4 +121,6 @@ class Flow:
         """Jump back to a step (a diagnosis names the step that fixes it); later steps will be re-checked."""
         if name not in ORDER:
             raise FlowError(f"no step named {name!r}")
+        if why := self.skipped(name):  # the flow would run a step this plan has nothing for
+            raise FlowError(f"the {name} step is skipped: {why}; change the plan first")
         return self._move(name)

@@ -7,6 +7,7 @@ Exit codes: 0 only when the workload's logs prove access; 1 when a step failed (
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 import threading
@@ -82,12 +83,30 @@ def cloud_of(session: Session) -> Cloud:
     endpoints = Path(session.target.endpoints or "")
     if endpoints.parent == paths.sandbox_dir().absolute():
         return resolve_cloud(True, None)
-    if not endpoints.is_file():  # a sandbox removes its endpoints file when it stops
+    # A sandbox removes its endpoints file when it stops; one that was killed leaves it, naming a dead process.
+    cloud = target.sandbox(endpoints) if endpoints.is_file() else None
+    gone = f"{endpoints} does not exist" if cloud is None else \
+        f"its process {cloud.sandbox.get('pid')} is gone" if not _alive(cloud.sandbox.get("pid")) else None
+    if gone is not None:
         state_dir = shlex.quote(str(endpoints.parent))
         raise TargetError(f"session {session.name!r} was made against the sandbox in {endpoints.parent}, which is not "
-                          f"running ({endpoints} does not exist). Start it again with `wi-wizard sandbox serve "
-                          f"--state-dir {state_dir}` (it keeps its world and its port), then resume.")
-    return target.sandbox(endpoints)
+                          f"running ({gone}). Start it again with `wi-wizard sandbox serve --state-dir {state_dir}` "
+                          "(it keeps its world and its port), then resume.")
+    assert cloud is not None
+    return cloud
+
+
+def _alive(pid: Any) -> bool:
+    """Whether a process runs with this PID (an unknown PID counts as alive: the endpoints file is then trusted)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _summary(session: Session, engine: Engine | None) -> dict[str, Any]:
@@ -101,8 +120,15 @@ def _summary(session: Session, engine: Engine | None) -> dict[str, Any]:
     return {
         "session": session.name, "target": session.target.label, "state": session.state,
         "proven": bool(logs and logs.values.get("verdict") == "proven" and session.state == DONE),
-        "created": engine.stats.created if engine else [], "steps": steps,
+        "changed": _changed(engine) if engine else [], "created": engine.stats.created if engine else [],
+        "steps": steps,
     }
+
+
+def _changed(engine: Engine) -> list[str]:
+    """The steps that changed the world in this run. Signing in always happens (no credential is saved) and
+    changes nothing, so a re-run that only signed in still has nothing to change."""
+    return [name for name in engine.stats.applied if name != "login"]
 
 
 def _finish(engine: Engine, printer: Printer, as_json: bool, started: float) -> int:
@@ -122,7 +148,7 @@ def _finish(engine: Engine, printer: Printer, as_json: bool, started: float) -> 
         printer.line(f"Access proven in {elapsed:.1f} s. {logs.summary}")
         for line in logs.values.get("evidence", "").splitlines():
             printer.line(f"  evidence: {line if len(line) <= 150 else line[:147] + '...'}")
-        if not engine.stats.created:
+        if not _changed(engine):
             printer.line("Nothing to change: everything was already in place.")
     elif session.state != DONE:
         printer.line(f"Not proven: stopped at the {failed['step'] if failed else session.state} step. "

@@ -158,6 +158,8 @@ def env_name(value: str) -> str | None:
     if len(value) > 256 or not _ENV_NAME.match(value):
         return ("an environment variable name is letters, digits, '_', '-' or '.', and does not start with a "
                 "digit")
+    if value == "." or value.startswith(".."):  # Kubernetes refuses these (they read as directories)
+        return "an environment variable name must not be '.' or start with '..'"
     return None
 
 

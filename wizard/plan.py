@@ -7,6 +7,7 @@ are computed, never stored: the subject, the federated credential's default name
 
 from __future__ import annotations
 
+import json
 import re
 import reprlib
 import tomllib
@@ -24,7 +25,8 @@ WEBHOOK_ENV = ("AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY
 # `${identity.subscription_id}` and friends in workload env values are filled in at deploy time.
 PLACEHOLDERS = ("identity.subscription_id", "identity.tenant_id", "identity.location", "identity.client_id",
                 "identity.resource_group", "cluster.subscription_id")
-_PLACEHOLDER = re.compile(r"\$\{([a-z_.]+)\}")
+# Any `${…}` is read as a placeholder, so a misspelt one (`${identity.subscriptionId}`) is refused, not passed on.
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 MAX_PLAN_BYTES = 1_000_000
 # Wrong values are quoted in messages, shortened: a 1 MB string or a deeply nested list must not become the message.
 _QUOTE = reprlib.Repr()
@@ -36,9 +38,13 @@ _QUOTE.maxlevel = 2
 class Problem:
     key: str
     message: str
+    value: str | None = None  # the offending value, when the rule is about a value (shown, shortened)
 
     def __str__(self) -> str:
-        return f"{self.key}: {self.message}"
+        if self.value is None:
+            return f"{self.key}: {self.message}"
+        shown = self.value if len(self.value) <= 60 else self.value[:57] + "..."
+        return f"{self.key} = {shown!r}: {self.message}"
 
 
 class PlanError(Exception):
@@ -150,7 +156,10 @@ class Plan:
             roles_raw = []
         built["roles"] = [_section(r, RoleGrant, f"roles[{i}]", problems) for i, r in enumerate(roles_raw)]
         plan = cls(**built)
-        problems.extend(plan.problems())
+        # A value of the wrong type was replaced by its default; saying that default "is empty" too would only
+        # confuse: one problem per key, the first found.
+        wrong = tuple(p.key for p in problems)
+        problems.extend(p for p in plan.problems() if not _under(p.key, wrong))
         if problems:
             raise PlanError(source, problems)
         return plan
@@ -162,7 +171,7 @@ class Plan:
         def check(key: str, value: str, validator: names.Validator, hint: str = "") -> None:
             message = validator(value)
             if message:
-                found.append(Problem(key, message + (f"; {hint}" if hint else "")))
+                found.append(Problem(key, message + (f"; {hint}" if hint else ""), value))
 
         c, i, k, w = self.cluster, self.identity, self.kubernetes, self.workload
         check("cluster.tenant", c.tenant, names.tenant)
@@ -236,10 +245,24 @@ def load(path: Path) -> Plan:
     return Plan.from_dict(data, source)
 
 
+def _key_text(key: Any) -> str:
+    """A key as TOML writes it: bare when it can be, else quoted (so an empty or spaced key stays visible)."""
+    text = str(key)
+    if re.fullmatch(r"[A-Za-z0-9_-]{1,60}", text):
+        return text
+    return json.dumps(text if len(text) <= 60 else text[:57] + "...", ensure_ascii=False)
+
+
+def _under(key: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether `key` is one of `prefixes` or inside one (`cluster.name` is inside `cluster`)."""
+    return any(key == p or key.startswith((f"{p}.", f"{p}[")) for p in prefixes)
+
+
 def _unknown(table: dict[str, Any], allowed: list[str], prefix: str, problems: list[Problem]) -> None:
     for key in table:
         if key not in allowed:
-            where = f"{prefix}.{key}" if prefix else key
+            shown = _key_text(key)
+            where = f"{prefix}.{shown}" if prefix else shown
             problems.append(Problem(where, f"unknown key; allowed here: {', '.join(allowed)}"))
 
 

@@ -9,6 +9,7 @@ absence of a known failure signature, and the verdict says so.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from wizard.diagnose import Diagnosis, diagnose, diagnose_text, redact
@@ -143,7 +144,7 @@ class Judge:
         usage = next((x for x in self.lines if x.startswith(QUOTA_USAGE_PREFIX)), None)
         if limit and usage:
             return Verdict(True, _evidence([limit, usage]), "The workload read the quota and its usage in the "
-                           "identity's tenant.")
+                           f"identity's tenant{_quota_figures(limit, usage)}.")
         if line.startswith((QUOTA_LIMIT_PREFIX, QUOTA_USAGE_PREFIX)):
             return None
         return self._failed(line, found) if found is not None else None
@@ -151,6 +152,19 @@ class Judge:
     def _failed(self, lines: str | list[str], diagnosis: Diagnosis) -> Verdict:
         shown = [lines] if isinstance(lines, str) else lines
         return Verdict(False, _evidence(shown), f"The workload failed: {diagnosis.title}.", diagnosis)
+
+
+def _quota_figures(limit: str, usage: str) -> str:
+    """` (cores: limit 20, usage 4)` from the quota reader's two JSON lines, so the summary states the figures the
+    shortened evidence may cut off; empty when a line is not the Quota API's JSON."""
+    try:
+        quota = json.loads(limit[len(QUOTA_LIMIT_PREFIX):])
+        used = json.loads(usage[len(QUOTA_USAGE_PREFIX):])
+        name, amount = quota["name"], quota["properties"]["limit"]["value"]
+        current = used["properties"]["usages"]["value"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return f" ({name}: limit {amount}, usage {current})"
 
 
 def _evidence(lines: list[str]) -> str:

@@ -50,7 +50,7 @@ def kube(sandbox: Sandbox) -> Iterator[Kube]:
 @pytest.fixture
 def namespace(kube: Kube) -> str:
     name = f"kc-{uuid.uuid4().hex[:8]}"
-    assert kube.ensure_namespace(name)
+    assert kube.ensure_namespace(name).action == "created"
     return name
 
 
@@ -128,8 +128,11 @@ def test_entra_bearer_is_fetched_once_and_refreshed_only_when_it_nears_expiry(sa
 def test_ensure_namespace_creates_it_once_with_our_labels(kube: Kube) -> None:
     name = f"kc-{uuid.uuid4().hex[:8]}"
 
-    assert kube.ensure_namespace(name, {"app.kubernetes.io/managed-by": "wi-wizard"}, {"wi-wizard/session": "s"})
-    assert not kube.ensure_namespace(name, {"other": "x"})
+    assert kube.ensure_namespace(name, {"app.kubernetes.io/managed-by": "wi-wizard"},
+                                 {"wi-wizard/session": "s"}).action == "created"
+    again = kube.ensure_namespace(name, {"other": "x"})
+    assert again.action == "unchanged"
+    assert again.obj["metadata"]["annotations"] == {"wi-wizard/session": "s"}
 
     meta = json.loads(kube._core.read_namespace(name, _preload_content=False).data)["metadata"]
     assert meta["labels"]["app.kubernetes.io/managed-by"] == "wi-wizard"

@@ -118,7 +118,8 @@ def entra_token_source(credential: TokenCredential) -> TokenSource:
 
 @dataclass(frozen=True)
 class Applied:
-    """What `apply_service_account` did: "created", "patched" (our keys only) or "unchanged"."""
+    """What `apply_service_account` / `ensure_namespace` did: "created", "patched" (our keys only) or
+    "unchanged"."""
 
     obj: Obj
     action: str
@@ -226,24 +227,24 @@ class Kube:
     # -- namespaces and ServiceAccounts -----------------------------------------------------------------------
 
     def ensure_namespace(self, name: str, labels: dict[str, str] | None = None,
-                         annotations: dict[str, str] | None = None) -> bool:
-        """Create the namespace when missing (with our labels/annotations); True when this call created it.
-        An existing namespace is left exactly as it is."""
+                         annotations: dict[str, str] | None = None) -> Applied:
+        """Create the namespace when missing (with our labels/annotations): "created"; an existing namespace is
+        left exactly as it is: "unchanged" (its object tells whether an earlier run of ours made it)."""
         try:
-            if self._get_or_none(self._core.read_namespace, name) is not None:
-                return False
+            existing = self._get_or_none(self._core.read_namespace, name)
+            if existing is not None:
+                return Applied(existing, "unchanged")
         except KubeError as exc:
             if exc.status != 403:  # may not read namespaces: creating tells us whether it exists
                 raise
         body = {"apiVersion": "v1", "kind": "Namespace",
                 "metadata": _metadata(name, None, labels, annotations)}
         try:
-            self._json(self._core.create_namespace, body)
+            return Applied(self._json(self._core.create_namespace, body), "created")
         except KubeError as exc:
             if exc.conflict:
-                return False
+                return Applied({"metadata": {"name": name}}, "unchanged")
             raise
-        return True
 
     def get_service_account(self, namespace: str, name: str) -> Obj | None:
         return self._get_or_none(self._core.read_namespaced_service_account, name, namespace)

@@ -62,7 +62,9 @@ class Check:
 class Result:
     summary: str
     values: dict[str, str] = field(default_factory=dict)
-    created: list[str] = field(default_factory=list)  # IDs of what this apply created (not what it found)
+    # IDs of what this session owns among what the apply ensured: made now, or made by an earlier run of this
+    # session that crashed before saving (known by the wizard's tags/annotations). Not what someone else made.
+    created: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -150,10 +150,12 @@ class DeployStep(Step):
             created: list[str] = []
             done: list[str] = []
 
-            if kube.ensure_namespace(ns, owner_labels, owner_annotations):
-                created.append(kube_ref(cluster_id, ns))
+            namespace = kube.ensure_namespace(ns, owner_labels, owner_annotations)
+            if namespace.action == "created":
                 done.append(f"created namespace {ns}")
                 ctx.report(Event(self.name, f"created namespace {ns}", "progress"))
+            if namespace.action == "created" or owned(namespace.obj, ctx.session.name):  # or a crashed run's
+                created.append(kube_ref(cluster_id, ns))
             ctx.check_cancelled()
 
             applied = kube.apply_service_account(ns, sa, desired.annotations, {}, owner_labels=owner_labels,
@@ -164,7 +166,7 @@ class DeployStep(Step):
                 desired.annotations[TENANT_ID_ANNOTATION] = desired.identity_tenant
                 applied = dataclasses.replace(kube.apply_service_account(ns, sa, desired.annotations, {}),
                                               action="patched" if applied.action == "unchanged" else applied.action)
-            if applied.action == "created":
+            if applied.action == "created" or owned(applied.obj, ctx.session.name):  # or a crashed run's
                 created.append(kube_ref(cluster_id, ns, "serviceaccounts", sa))
             if applied.action != "unchanged":
                 done.append(f"{applied.action} ServiceAccount {ns}/{sa}")
@@ -173,8 +175,9 @@ class DeployStep(Step):
 
             pod, fresh = self._converge_pod(ctx, kube, desired)
             if fresh:
-                created.append(kube_ref(cluster_id, ns, "pods", desired.pod))
                 done.append(f"created pod {ns}/{desired.pod}")
+            if fresh or owned(pod, ctx.session.name):
+                created.append(kube_ref(cluster_id, ns, "pods", desired.pod))
             self._verify(ctx, kube, desired, pod)
             reporter = PodReporter(ctx, self.name, kube, ns, desired.pod)
             reporter.pod(pod)

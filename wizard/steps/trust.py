@@ -132,7 +132,7 @@ class TrustStep(Step):
         except StepFailed as exc:
             d = exc.diagnosis
             return Check("drifted", [f"{d.title}: {d.cause}"], exc.values)
-        return Check("done", [], values)
+        return Check("done", [self._proven(ctx)], values)  # said afresh: the identity may have been re-created
 
     def apply(self, ctx: Context) -> Result:
         from wizard.kube.client import Kube, KubeError
@@ -147,9 +147,11 @@ class TrustStep(Step):
         except StepFailed as exc:
             exc.created.extend(created)  # the account stays (the deploy step needs it): say it is ours
             raise
+        return Result(self._proven(ctx), values, created)
+
+    def _proven(self, ctx: Context) -> str:
         identity = ctx.value("identity", "client_id")
-        return Result(f"Trust proven: the ServiceAccount's token becomes identity {identity} and may read "
-                      f"{self._scope(ctx)}", values, created)
+        return f"Trust proven: the ServiceAccount's token becomes identity {identity} and may read {self._scope(ctx)}"
 
     def _ensure_account(self, ctx: Context, kube: Kube) -> list[str]:
         """The namespace and ServiceAccount must exist to mint a token: create them when missing (with the
@@ -162,7 +164,8 @@ class TrustStep(Step):
         cluster_id = ctx.value("cluster", "cluster_id")
         labels, annotations = owner_labels(), owner_annotations(ctx.session.name)
         created = []
-        if kube.ensure_namespace(k.namespace, labels, annotations):
+        namespace = kube.ensure_namespace(k.namespace, labels, annotations)
+        if namespace.action == "created" or owned(namespace.obj, ctx.session.name):  # or made by a run that crashed
             created.append(kube_ref(cluster_id, k.namespace))
         applied = kube.apply_service_account(k.namespace, k.service_account, {}, {}, owner_labels=labels,
                                              owner_annotations=annotations)
@@ -185,6 +188,13 @@ class TrustStep(Step):
             try:
                 return kube.token_request(k.namespace, k.service_account, plan.federation.audience, TOKEN_SECONDS)
             except KubeError as exc:
+                if exc.not_found:  # deleted, or a re-created cluster: this step's apply makes it again
+                    raise StepFailed(Diagnosis(
+                        "ServiceAccountNotFound", "The ServiceAccount does not exist",
+                        f"ServiceAccount {k.namespace}/{k.service_account} is not on the cluster (deleted, or the "
+                        "cluster was re-created), so no token can be minted for it.",
+                        "Run the trust step again: it creates the ServiceAccount.", self.name, exc.message),
+                        links.values("failed")) from None
                 raise StepFailed(diagnose(exc, "deploy"), links.values("failed")) from None
 
         assertion = _Assertion(mint)

@@ -139,14 +139,16 @@ class Cluster:
 
     async def destroy(self) -> None:
         """The cluster was deleted in ARM: stop its pods, end its streams, forget its objects."""
-        uids = [p["metadata"]["uid"] for p in self.objects.list("pods")]
-        if self.kubelet is not None:
-            for pod in self.objects.list("pods"):
-                self._run(self.kubelet.delete(pod, 0))
+        pods = self.objects.list("pods")
+        # Stop (and reap) every container process first: a per-pod delete queued before the shutdown would be
+        # cancelled by it and leave the process running, unreaped, after its cluster is gone.
         await self.shutdown()
+        if self.kubelet is not None:
+            for pod in pods:
+                self._run(self.kubelet.delete(pod, 0))  # nothing runs any more: this removes the pod's files
         self.objects.drop_all()
-        for uid in uids:
-            self.logs.drop(uid)
+        for pod in pods:
+            self.logs.drop(pod["metadata"]["uid"])
 
     def _run(self, result: Any) -> None:
         """Call-site helper for the runtime: its methods may be plain or coroutines; never lose an error."""
