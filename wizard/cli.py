@@ -64,11 +64,43 @@ def main(ctx: click.Context, sandbox: bool) -> None:
     """Set up cross-tenant AKS workload identity, and prove it with live pod logs."""
     if ctx.invoked_subcommand is not None:
         return
-    if sandbox:
-        # Until the TUI lands, `--sandbox` runs the sandbox in the foreground (with the default settings).
-        ctx.invoke(serve)
-        return
-    click.echo(ctx.get_help())
+    sys.exit(_run_tui(sandbox=sandbox))
+
+
+def _run_tui(*, sandbox: bool, resume: str | None = None) -> int:
+    """The wizard's screens. The cloud is resolved after the first frame (`--sandbox` may start the sandbox)."""
+    from wizard import target
+    from wizard.session import SessionStore
+    from wizard.tui.app import WizardApp
+
+    store = SessionStore()
+    if resume is not None:
+        from wizard import headless
+
+        def cloud() -> target.Cloud:
+            return headless.cloud_of(store.load(resume))
+
+        label = "SANDBOX" if _session_target(store, resume) == "sandbox" else "REAL AZURE"
+    elif sandbox:
+        def cloud() -> target.Cloud:
+            from wizard.sandbox.launcher import ensure_running
+
+            return target.sandbox(ensure_running())
+
+        label = "SANDBOX"
+    else:
+        cloud, label = target.real, "REAL AZURE"
+    seed = Path("examples/seed-cross-tenant.toml")
+    app = WizardApp(store=store, cloud=cloud, target_label=label,
+                    default_plan=str(seed) if sandbox and seed.is_file() else "", resume=resume)
+    return app.run() or 0
+
+
+def _session_target(store: Any, name: str) -> str:
+    for summary in store.list():
+        if summary.name == name:
+            return str(summary.target)
+    return ""
 
 
 @main.group()
@@ -396,5 +428,5 @@ def resume(session_name: str, run_headless: bool, as_json: bool, login: str) -> 
     from wizard import headless
 
     if not run_headless:
-        raise click.UsageError("the interactive wizard is not built yet; resume with --headless")
+        sys.exit(_run_tui(sandbox=False, resume=session_name))
     sys.exit(headless.resume(session_name, as_json=as_json, login=login))

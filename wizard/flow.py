@@ -98,6 +98,13 @@ class Flow:
             raise FlowError(f"cannot go on from {self.state}")
         return self._move(self._first_from(ORDER.index(self.state) + 1))
 
+    def next_from(self, name: str) -> str:
+        """Go on from a step that has just succeeded, wherever the flow stood (e.g. `failed`, when that step was
+        the failed one and a re-run fixed it)."""
+        if name not in ORDER:
+            raise FlowError(f"no step named {name!r}")
+        return self._move(self._first_from(ORDER.index(name) + 1))
+
     def back(self) -> str:
         current = self.failed_step() if self.state == FAILED else self.state
         index = len(ORDER) if current in (DONE, None) else ORDER.index(current)

@@ -139,8 +139,9 @@ class Plan:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "the plan") -> Plan:
-        """Build and validate; raises PlanError listing every problem."""
+    def from_dict(cls, data: Any, source: str = "the plan", *, partial: bool = False) -> Plan:
+        """Build and validate; raises PlanError listing every problem. `partial` checks only the shape (keys and
+        types), for a plan still being filled in on the screens (a session saved halfway through)."""
         problems: list[Problem] = []
         if not isinstance(data, dict):
             raise PlanError(source, [Problem("(top level)", "expected a table of sections")])
@@ -159,7 +160,8 @@ class Plan:
         # A value of the wrong type was replaced by its default; saying that default "is empty" too would only
         # confuse: one problem per key, the first found.
         wrong = tuple(p.key for p in problems)
-        problems.extend(p for p in plan.problems() if not _under(p.key, wrong))
+        if not partial:
+            problems.extend(p for p in plan.problems() if not _under(p.key, wrong))
         if problems:
             raise PlanError(source, problems)
         return plan

@@ -121,7 +121,8 @@ class Session:
         if unknown := set(data) - known:
             raise ValueError(f"it has unknown keys: {', '.join(sorted(unknown))}")
         try:
-            plan = Plan.from_dict(data["plan"], f"{source} (plan)")
+            # Shape only: the screens save a plan that is still being filled in; steps check what they use.
+            plan = Plan.from_dict(data["plan"], f"{source} (plan)", partial=True)
             return cls(
                 name=_text(data, "name"),
                 plan=plan,

@@ -200,3 +200,13 @@ def test_every_step_class_in_wizard_steps_is_a_state_of_the_flow() -> None:
 def test_load_step_of_a_module_without_that_step_says_so() -> None:
     with pytest.raises(LookupError, match=r"wizard/steps/base.py defines no step named 'base'"):
         load_step("base")
+
+
+def test_next_from_goes_on_after_a_failed_step_that_a_rerun_fixed() -> None:
+    """The screens re-run a failed step; once it succeeds, the flow goes on from that step, not from `failed`."""
+    flow = Flow(Session("s", Plan()))
+    flow.next()  # cluster
+    flow.fail()
+    assert flow.state == FAILED
+
+    assert flow.next_from("cluster") == "identity"

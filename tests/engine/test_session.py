@@ -17,6 +17,7 @@ import pytest
 
 from tests.engine.support import seed_plan
 from wizard import headless
+from wizard.plan import Plan
 from wizard.sandbox import Sandbox
 from wizard.session import (
     SCHEMA_VERSION,
@@ -205,7 +206,7 @@ BAD_CONTENT: dict[str, tuple[bytes, str]] = {
                                   "target.endpoints should be text or null"),
     "target a list": (_valid_json(target=["sandbox"]).encode(), "target should be an object"),
     "plan not a table": (_valid_json(plan="seed").encode(), "expected a table of sections"),
-    "plan invalid": (_with(["plan", "cluster", "name"], "-aks").encode(), "an AKS cluster name is 1–63"),
+    "plan of wrong shape": (_with(["plan", "cluster", "name"], 7).encode(), "cluster.name"),
 }
 
 
@@ -421,3 +422,15 @@ def test_valid_session_names(name: str) -> None:
 def test_invalid_session_names_say_the_rule(name: str) -> None:
     assert check_name(name) == ("a session name is 1–64 letters, digits, '_', '-' or '.', starting with a letter or "
                                 "digit (it becomes a file name)")
+
+
+def test_a_session_whose_plan_is_still_being_filled_in_loads(tmp_path: Path) -> None:
+    """The screens save after every change, so a plan with empty or not-yet-valid values must load again (only its
+    shape is checked; each step validates what it uses)."""
+    store = SessionStore(tmp_path)
+    store.save(Session("halfway", Plan()))
+
+    loaded = store.load("halfway")
+
+    assert loaded.plan == Plan()
+    assert Plan().problems(), "an empty plan is not runnable, yet it is a valid session"

@@ -293,19 +293,21 @@ def test_wi_wizard_home_relocates_the_default_state_dir(tmp_path: Path) -> None:
     assert_clean_failure(result, 1, str(tmp_path / "sandbox" / "endpoints.json"))
 
 
-def test_wi_wizard_dash_dash_sandbox_runs_the_sandbox_in_wi_wizard_home(tmp_path: Path) -> None:
-    """`make run` runs `wi-wizard --sandbox`: until the TUI exists, the sandbox in the foreground."""
-    state = tmp_path / "sandbox"
-    proc = subprocess.Popen(wizard_cmd("--sandbox"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL, env={**os.environ, "WI_WIZARD_HOME": str(tmp_path)})
-    box = Served(proc, state, tmp_path, {}, 0.0)
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while not (state / "endpoints.json").exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    code, out, err = box.stop()
-    assert code == 0, err
-    assert "Sandbox listening on https://127.0.0.1:" in out
-    assert (state / "world.db").exists()
+def test_wi_wizard_dash_dash_sandbox_opens_the_wizard_marked_sandbox(tmp_path: Path) -> None:
+    """`make run` runs `wi-wizard --sandbox`: the wizard's screens (here on Textual's headless driver, which saves
+    a screenshot and exits), with the SANDBOX banner; no sandbox is started before a session needs one."""
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    env = {**os.environ, "WI_WIZARD_HOME": str(tmp_path),
+           "TEXTUAL_DRIVER": "textual.drivers.headless_driver:HeadlessDriver",
+           "TEXTUAL_SCREENSHOT": "1", "TEXTUAL_SCREENSHOT_LOCATION": str(shots),
+           "TEXTUAL_SCREENSHOT_FILENAME": "welcome.svg", "COLUMNS": "100", "LINES": "30"}
+    result = subprocess.run(wizard_cmd("--sandbox"), capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    svg = (shots / "welcome.svg").read_text()
+    assert "SANDBOX" in svg and "Traceback" not in result.stderr
+    assert not (tmp_path / "sandbox" / "endpoints.json").exists()
 
 
 def test_serve_reports_the_fault_profile_it_runs_with(tmp_path: Path) -> None:

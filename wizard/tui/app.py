@@ -1,0 +1,167 @@
+"""The wizard app: a factory-built Textual App over one engine.
+
+Screens edit the plan and ask the app to run a step; the app runs it in a thread worker (the SDKs are blocking),
+forwards the engine's events to the screen, and follows the flow's state to switch screens. Errors from workers
+go through one handler. The cloud is resolved in a worker after the first frame (it may start the sandbox), and
+azure/kubernetes are only imported by the steps, never on the first frame's path.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState
+
+from wizard.diagnose import Diagnosis, diagnose
+from wizard.flow import DONE, FAILED
+from wizard.plan import Plan
+from wizard.session import Session, SessionError, SessionStore, Target
+from wizard.steps.base import Event, LoginOptions, StepFailed
+from wizard.target import Cloud
+from wizard.tui.messages import EngineEvent, StepFinished
+
+
+class WizardApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "wi-wizard"
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+
+    def __init__(self, *, store: SessionStore, cloud: Callable[[], Cloud], target_label: str,
+                 default_plan: str = "", resume: str | None = None) -> None:
+        super().__init__()
+        self.store = store
+        self._resolve_cloud = cloud
+        self.target_label = target_label
+        self.default_plan = default_plan
+        self._resume = resume
+        self.cloud: Cloud | None = None
+        self.engine: object | None = None
+        self._ui_thread = threading.get_ident()
+
+    def on_mount(self) -> None:
+        from wizard.tui.screens.welcome import WelcomeScreen
+
+        self.push_screen(WelcomeScreen(self.store, self.target_label, self.default_plan))
+        if self._resume:
+            self.open_existing(self._resume)
+
+    # -- sessions -------------------------------------------------------------------------------------------
+
+    def open_new(self, name: str, plan: Plan) -> None:
+        try:
+            session = self.store.load(name) if self.store.exists(name) else Session(name, plan)
+        except SessionError as exc:
+            self.notify(str(exc), severity="error", markup=False, timeout=10)
+            return
+        session.plan = plan
+        self._start(session)
+
+    def open_existing(self, name: str) -> None:
+        try:
+            session = self.store.load(name)
+        except SessionError as exc:
+            self.notify(str(exc), severity="error", markup=False, timeout=10)
+            return
+        self._start(session)
+
+    @work(thread=True, exclusive=True, group="cloud", exit_on_error=False, description="Connecting")
+    def _start(self, session: Session) -> None:
+        from wizard.engine import Engine
+
+        cloud = self.cloud or self._resolve_cloud()
+        self.cloud = cloud
+        if session.target.kind == "real" and not session.outcomes:
+            session.target = Target(cloud.kind, cloud.endpoints_path)
+        engine = Engine(session, self.store, cloud, report=self._report,
+                        logins=LoginOptions(device_code_prompt=self._device_code))
+        engine.flow.listeners.append(lambda old, new: self._ui(self.show_state))
+        engine.save()
+        self.engine = engine
+        self.call_from_thread(self.show_state)
+
+    # -- running steps --------------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="engine", exit_on_error=False, description="Running a step")
+    def run_step(self, name: str) -> None:
+        from wizard.engine import Engine
+
+        engine = self.engine
+        assert isinstance(engine, Engine)
+        diagnosis: Diagnosis | None = None
+        try:
+            engine.run_step(name)
+        except StepFailed as exc:
+            diagnosis = exc.diagnosis
+        self.call_from_thread(self._finished, name, diagnosis)
+
+    def _finished(self, name: str, diagnosis: Diagnosis | None) -> None:
+        from wizard.engine import Engine
+
+        engine = self.engine
+        assert isinstance(engine, Engine)
+        self.screen.post_message(StepFinished(name, diagnosis))
+        if diagnosis is not None and engine.flow.state == name:
+            engine.flow.fail()
+
+    def advance(self, step: str) -> None:
+        """Go on from a step that has succeeded (the person has seen what it did)."""
+        from wizard.engine import Engine
+
+        if isinstance(self.engine, Engine):
+            self.engine.flow.next_from(step)
+
+    def go_back(self) -> None:
+        from wizard.engine import Engine
+        from wizard.flow import FlowError
+
+        if isinstance(self.engine, Engine):
+            try:
+                self.engine.flow.back()
+            except FlowError as exc:
+                self.notify(str(exc), markup=False)
+
+    def show_state(self) -> None:
+        """Switch to the screen of the flow's current state."""
+        from wizard.engine import Engine
+        from wizard.tui.screens.done import DoneScreen
+        from wizard.tui.screens.step import StepScreen
+
+        engine = self.engine
+        assert isinstance(engine, Engine) and self.cloud is not None
+        state = engine.flow.state
+        detail = self.cloud.arm_url if self.cloud.is_sandbox else ""
+        if state == DONE:
+            self.switch_screen(DoneScreen(engine.session, self.target_label, detail))
+            return
+        step = engine.flow.failed_step() if state == FAILED else state
+        assert step is not None
+        description = engine.step(step).describe(engine.ctx)
+        self.switch_screen(StepScreen(engine.session, step, description, self.target_label, detail))
+
+    # -- from worker threads --------------------------------------------------------------------------------
+
+    def _ui(self, fn: Callable[[], object]) -> None:
+        if threading.get_ident() == self._ui_thread:
+            fn()
+        else:
+            self.call_from_thread(fn)
+
+    def _report(self, event: Event) -> None:
+        self._ui(lambda: self.screen.post_message(EngineEvent(event)))
+
+    def _device_code(self, uri: str, code: str, expires_on: object) -> None:
+        self._ui(lambda: self.notify(f"To sign in, open {uri} and enter the code {code}.", title="Device code",
+                                     markup=False, timeout=900))
+
+    # -- the one error handler ------------------------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR or event.worker.error is None:
+            return
+        d = diagnose(event.worker.error)
+        self.notify(f"{d.title} [{d.code}]: {d.cause} {d.fix}\n{d.detail}", title="Something went wrong",
+                    severity="error", markup=False, timeout=30)

@@ -1,0 +1,103 @@
+"""One step of the flow: what it will do (plain words and the equivalent commands), a button to do it, and what
+happens as it runs — progress, waits with their countdown, the workload's log lines, or the diagnosis."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Log, Static
+
+from wizard.diagnose import Diagnosis
+from wizard.session import Session
+from wizard.steps.base import Description, Event
+from wizard.tui.messages import EngineEvent, StepFinished
+from wizard.tui.widgets.step_rail import TITLES, StepRail
+from wizard.tui.widgets.target_banner import TargetBanner
+
+MAX_LOG_LINES = 5000
+
+
+class StepScreen(Screen[None]):
+    BINDINGS = [("enter", "run", "Run this step"), ("b", "back", "Back")]
+
+    def __init__(self, session: Session, step: str, description: Description, target_label: str,
+                 target_detail: str) -> None:
+        super().__init__()
+        self.session = session
+        self.step = step
+        self.description = description
+        self.target_label = target_label
+        self.target_detail = target_detail
+        self.finished = False
+
+    def compose(self) -> ComposeResult:
+        yield TargetBanner(self.target_label, self.target_detail)
+        with Horizontal():
+            yield StepRail(self.session)
+            with Vertical(id="body"):
+                yield Static(TITLES[self.step], id="step-title", markup=False)
+                with VerticalScroll(id="describe"):
+                    yield Static(self.description.summary, id="summary", markup=False)
+                    if self.description.commands:
+                        yield Static("\n".join(self.description.commands), id="commands", markup=False)
+                with Horizontal(id="actions"):
+                    yield Button("Run this step", id="run", variant="primary")
+                    yield Button("Back", id="back")
+                yield Static("", id="diagnosis", markup=False)
+                yield Log(id="events", max_lines=MAX_LOG_LINES, auto_scroll=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        outcome = self.session.outcomes.get(self.step)
+        if outcome and outcome.diagnosis:
+            self._show_diagnosis(Diagnosis(**outcome.diagnosis))
+
+    def action_run(self) -> None:
+        if self.finished:
+            self.app.advance(self.step)  # type: ignore[attr-defined]
+            return
+        self.query_one("#run", Button).disabled = True
+        self.query_one("#diagnosis", Static).update("")
+        self.app.run_step(self.step)  # type: ignore[attr-defined]
+
+    def action_back(self) -> None:
+        self.app.go_back()  # type: ignore[attr-defined]
+
+    @on(Button.Pressed, "#run")
+    def _run(self) -> None:
+        self.action_run()
+
+    @on(Button.Pressed, "#back")
+    def _back(self) -> None:
+        self.action_back()
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        event: Event = message.event
+        if event.kind == "wait" and event.seconds_left is not None:
+            line = f"… {event.message} ({event.seconds_left:.0f} s left)"
+        elif event.kind == "log":
+            line = f"│ {event.message}"
+        else:
+            line = f"{'!' if event.kind == 'warning' else '·'} {event.message}"
+        self.query_one("#events", Log).write_line(line)
+        self.query_one(StepRail).refresh_from(self.session)
+
+    def on_step_finished(self, message: StepFinished) -> None:
+        self.query_one(StepRail).refresh_from(self.session)
+        button = self.query_one("#run", Button)
+        button.disabled = False
+        if message.diagnosis is not None:
+            self._show_diagnosis(message.diagnosis)
+            button.label = "Run again"
+            return
+        self.finished = True
+        button.label = "Continue ▶"
+        button.focus()
+
+    def _show_diagnosis(self, d: Diagnosis) -> None:
+        where = f"\nThe {d.step} step fixes it." if d.step else ""
+        error = f"\nError: {d.detail}" if d.detail else ""
+        self.query_one("#diagnosis", Static).update(
+            f"✗ {d.title} [{d.code}]\nWhy: {d.cause}\nFix: {d.fix}{where}{error}")
