@@ -24,6 +24,23 @@ from wizard.steps.base import Event, LoginOptions, StepFailed
 from wizard.target import Cloud
 from wizard.tui.messages import EngineEvent, StepFinished
 
+# Steps with a screen of their own ("module:Class", built like StepScreen); the others use the generic StepScreen.
+STEP_SCREENS: dict[str, str] = {}
+
+
+def _screen_class(step: str) -> type:
+    import importlib
+
+    from wizard.tui.screens.step import StepScreen
+
+    spec = STEP_SCREENS.get(step)
+    if spec is None:
+        return StepScreen
+    module, _, name = spec.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    assert isinstance(cls, type)
+    return cls
+
 
 class WizardApp(App[int]):
     CSS_PATH = "app.tcss"
@@ -128,7 +145,6 @@ class WizardApp(App[int]):
         """Switch to the screen of the flow's current state."""
         from wizard.engine import Engine
         from wizard.tui.screens.done import DoneScreen
-        from wizard.tui.screens.step import StepScreen
 
         engine = self.engine
         assert isinstance(engine, Engine) and self.cloud is not None
@@ -140,7 +156,7 @@ class WizardApp(App[int]):
         step = engine.flow.failed_step() if state == FAILED else state
         assert step is not None
         description = engine.step(step).describe(engine.ctx)
-        self.switch_screen(StepScreen(engine.session, step, description, self.target_label, detail))
+        self.switch_screen(_screen_class(step)(engine.session, step, description, self.target_label, detail))
 
     # -- from worker threads --------------------------------------------------------------------------------
 
