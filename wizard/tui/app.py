@@ -25,7 +25,11 @@ from wizard.target import Cloud
 from wizard.tui.messages import EngineEvent, StepFinished
 
 # Steps with a screen of their own ("module:Class", built like StepScreen); the others use the generic StepScreen.
-STEP_SCREENS: dict[str, str] = {}
+STEP_SCREENS: dict[str, str] = {
+    "federation": "wizard.tui.screens.federation:FederationScreen",
+    "trust": "wizard.tui.screens.trust:TrustScreen",
+}
+STEP_SCREENS["logs"] = "wizard.tui.screens.logs:LogsScreen"
 
 
 def _screen_class(step: str) -> type:
@@ -141,11 +145,26 @@ class WizardApp(App[int]):
             except FlowError as exc:
                 self.notify(str(exc), markup=False)
 
+    def revisit(self, step: str) -> None:
+        """Send the flow back to a step (a diagnosis names the step that fixes it); the flow's listener switches."""
+        from wizard.engine import Engine
+        from wizard.flow import FlowError
+
+        if isinstance(self.engine, Engine):
+            try:
+                self.engine.flow.revisit(step)
+            except FlowError as exc:
+                self.notify(str(exc), markup=False)
+
     def show_state(self) -> None:
         """Switch to the screen of the flow's current state."""
+        from textual.screen import ModalScreen
+
         from wizard.engine import Engine
         from wizard.tui.screens.done import DoneScreen
 
+        while isinstance(self.screen, ModalScreen):  # the switch replaces the step screen, never a modal over it
+            self.pop_screen()
         engine = self.engine
         assert isinstance(engine, Engine) and self.cloud is not None
         state = engine.flow.state
@@ -170,8 +189,11 @@ class WizardApp(App[int]):
         self._ui(lambda: self.screen.post_message(EngineEvent(event)))
 
     def _device_code(self, uri: str, code: str, expires_on: object) -> None:
-        self._ui(lambda: self.notify(f"To sign in, open {uri} and enter the code {code}.", title="Device code",
-                                     markup=False, timeout=900))
+        """The credential's prompt (called on the login worker's thread): a modal over the login screen, which
+        closes itself when the login step finishes. Nothing is printed: stdout belongs to the screen."""
+        from wizard.tui.screens.device_code import DeviceCodeModal
+
+        self._ui(lambda: self.push_screen(DeviceCodeModal(uri, code, expires_on)))
 
     # -- the one error handler ------------------------------------------------------------------------------
 

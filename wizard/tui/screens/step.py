@@ -20,7 +20,7 @@ MAX_LOG_LINES = 5000
 
 
 class StepScreen(Screen[None]):
-    BINDINGS = [("enter", "run", "Run this step"), ("b", "back", "Back")]
+    BINDINGS = [("enter", "run", "Run this step"), ("b", "back", "Back"), ("d", "details", "Details")]
 
     def __init__(self, session: Session, step: str, description: Description, target_label: str,
                  target_detail: str) -> None:
@@ -31,6 +31,7 @@ class StepScreen(Screen[None]):
         self.target_label = target_label
         self.target_detail = target_detail
         self.finished = False
+        self.diagnosis: Diagnosis | None = None  # the failure on screen; `d` / Details opens it in full
 
     def compose(self) -> ComposeResult:
         yield TargetBanner(self.target_label, self.target_detail)
@@ -45,11 +46,13 @@ class StepScreen(Screen[None]):
                 with Horizontal(id="actions"):
                     yield Button("Run this step", id="run", variant="primary")
                     yield Button("Back", id="back")
+                    yield Button("Details", id="details", variant="error")
                 yield Static("", id="diagnosis", markup=False)
                 yield Log(id="events", max_lines=MAX_LOG_LINES, auto_scroll=True)
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#details", Button).display = False
         outcome = self.session.outcomes.get(self.step)
         if outcome and outcome.diagnosis:
             self._show_diagnosis(Diagnosis(**outcome.diagnosis))
@@ -60,10 +63,33 @@ class StepScreen(Screen[None]):
             return
         self.query_one("#run", Button).disabled = True
         self.query_one("#diagnosis", Static).update("")
+        self._set_diagnosis(None)
         self.app.run_step(self.step)  # type: ignore[attr-defined]
 
     def action_back(self) -> None:
         self.app.go_back()  # type: ignore[attr-defined]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "details":
+            return self.diagnosis is not None
+        return True
+
+    def action_details(self) -> None:
+        """The diagnosis in full; its "Go to the … step" button sends the flow back to the step that fixes it."""
+        from wizard.tui.screens.diagnosis import DiagnosisModal
+
+        if self.diagnosis is None:
+            return
+
+        def go(step: str | None) -> None:
+            if step:
+                self.app.revisit(step)  # type: ignore[attr-defined]
+
+        self.app.push_screen(DiagnosisModal(self.diagnosis), go)
+
+    @on(Button.Pressed, "#details")
+    def _details(self) -> None:
+        self.action_details()
 
     @on(Button.Pressed, "#run")
     def _run(self) -> None:
@@ -96,7 +122,13 @@ class StepScreen(Screen[None]):
         button.label = "Continue ▶"
         button.focus()
 
+    def _set_diagnosis(self, d: Diagnosis | None) -> None:
+        self.diagnosis = d
+        self.query_one("#details", Button).display = d is not None
+        self.refresh_bindings()
+
     def _show_diagnosis(self, d: Diagnosis) -> None:
+        self._set_diagnosis(d)
         where = f"\nThe {d.step} step fixes it." if d.step else ""
         error = f"\nError: {d.detail}" if d.detail else ""
         self.query_one("#diagnosis", Static).update(
