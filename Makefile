@@ -1,9 +1,10 @@
 # wi-wizard: every target sets itself up (a .venv made with python3 -m venv, the project installed editable with
 # its dev tools). Set-up runs again only when pyproject.toml changes, so repeated runs start at once.
 #
-#   make run       the wizard on the embedded sandbox (for now: the sandbox in the foreground)
+#   make run       the wizard on the embedded sandbox (the sandbox starts in the background)
 #   make test      lint + type check + the whole test suite, in parallel
 #   make lint      ruff + mypy only
+#   make screenshots  regenerate the snapshot-tested screen states into screenshots/
 #   make sandbox   the sandbox in the foreground; pass options with ARGS, e.g. make sandbox ARGS='--faults throttle'
 #   make clean     remove the venv and caches (the sandbox state under $WI_WIZARD_HOME stays)
 
@@ -13,7 +14,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: run test lint sandbox clean setup
+.PHONY: run test lint sandbox clean setup screenshots
 
 run: $(STAMP)
 	$(BIN)/wi-wizard --sandbox
@@ -24,6 +25,13 @@ test: lint
 lint: $(STAMP)
 	$(BIN)/ruff check wizard tests
 	$(BIN)/mypy
+
+# The screenshots are the snapshot-tested screen states: regenerate the snapshots, check them, then copy them.
+screenshots: $(STAMP)
+	$(BIN)/pytest -q tests/tui -k snapshots --snapshot-update
+	$(BIN)/pytest -q tests/tui -k snapshots
+	rm -f screenshots/*.svg
+	for f in tests/tui/__snapshots__/*/*.svg; do cp "$$f" screenshots/; done
 
 sandbox: $(STAMP)
 	$(BIN)/wi-wizard sandbox serve $(ARGS)
