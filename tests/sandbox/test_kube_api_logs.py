@@ -14,7 +14,6 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from tests.sandbox.kube_api_support import (
-    core_v1,
     foreign_pod,
     on_loop,
     pod_api,
@@ -24,11 +23,6 @@ from tests.sandbox.kube_api_support import (
     temporary_namespace,
 )
 from wizard.sandbox import Sandbox
-
-
-@pytest.fixture
-def v1(sandbox: Sandbox) -> Any:
-    return core_v1(sandbox)
 
 
 @pytest.fixture

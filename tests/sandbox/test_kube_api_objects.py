@@ -15,7 +15,6 @@ from kubernetes.client.exceptions import ApiException
 
 from tests.sandbox.kube_api_support import (
     cluster_path,
-    core_v1,
     https,
     make_namespace,
     record,
@@ -24,11 +23,6 @@ from tests.sandbox.kube_api_support import (
     unique,
 )
 from wizard.sandbox import Sandbox
-
-
-@pytest.fixture
-def v1(sandbox: Sandbox) -> Any:
-    return core_v1(sandbox)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from kubernetes.client.exceptions import ApiException
 from tests.sandbox.kube_api_support import (
     FOREIGN_NODE,
     cluster_path,
-    core_v1,
     foreign_pod,
     https,
     on_loop,
@@ -30,11 +29,6 @@ CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 TENANT_B = "22222222-3333-4444-5555-666666666666"
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io," \
         "application/json"
-
-
-@pytest.fixture
-def v1(sandbox: Sandbox) -> Any:
-    return core_v1(sandbox)
 
 
 @pytest.fixture

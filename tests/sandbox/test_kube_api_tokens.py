@@ -32,11 +32,6 @@ AUDIENCE = "api://AzureADTokenExchange"
 
 
 @pytest.fixture
-def v1(sandbox: Sandbox) -> Any:
-    return core_v1(sandbox)
-
-
-@pytest.fixture
 def ns(v1: Any) -> Iterator[str]:
     with temporary_namespace(v1, "tok") as name:
         v1.create_namespaced_service_account(name, {"metadata": {"name": "wi-demo-account"}})

@@ -29,11 +29,6 @@ TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 
 @pytest.fixture
-def v1(sandbox: Sandbox) -> Any:
-    return core_v1(sandbox)
-
-
-@pytest.fixture
 def ns(v1: Any) -> Iterator[str]:
     with temporary_namespace(v1, "watch") as name:
         yield name

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from textual import events
 
+from tests.tui.seed_app import SEED
 from wizard import plan, target
 from wizard.diagnose import Diagnosis, diagnose
 from wizard.session import Outcome, Session, SessionStore
@@ -15,7 +16,6 @@ from wizard.steps.base import Description
 from wizard.tui.app import WizardApp
 from wizard.tui.screens.step import StepScreen
 
-SEED = Path(__file__).resolve().parents[2] / "examples" / "seed-cross-tenant.toml"
 DEVICE_URI = "https://microsoft.com/devicelogin"
 DEVICE_CODE = "F7KQ2ZR9M"
 EXPIRES_ON = datetime(2026, 1, 15, 9, 45, 0, tzinfo=UTC)

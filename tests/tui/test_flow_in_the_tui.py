@@ -8,19 +8,15 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Static
 
-from wizard import target
+from tests.tui.seed_app import open_seed_plan, seed_app
 from wizard.sandbox import Sandbox
-from wizard.session import SessionStore
-from wizard.tui.app import WizardApp
 from wizard.tui.screens.done import DoneScreen
 from wizard.tui.screens.federation import FederationScreen
 from wizard.tui.screens.step import StepScreen
 from wizard.tui.screens.trust import TrustScreen
 from wizard.tui.widgets.trust_diagram import LINKS, TrustDiagram
-
-SEED = Path(__file__).resolve().parents[2] / "examples" / "seed-cross-tenant.toml"
 
 
 def test_the_seed_plan_is_proven_by_running_every_step_from_its_screen(
@@ -45,14 +41,9 @@ def _check_trust_diagram(screen: TrustScreen) -> None:
 
 
 async def _drive(endpoints: Path, tmp_path: Path) -> None:
-    app = WizardApp(store=SessionStore(tmp_path / "sessions"), cloud=lambda: target.sandbox(endpoints),
-                    target_label="SANDBOX", default_plan=str(SEED))
+    app = seed_app(endpoints, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        app.screen.query_one("#plan-path", Input).value = str(SEED)
-        await pilot.click("#start")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await open_seed_plan(app, pilot)
         seen = []
         for _ in range(12):
             screen = app.screen

@@ -11,6 +11,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input, Log, Static
 
+from tests.tui.seed_app import SEED
 from wizard import target
 from wizard.plan import load as load_plan
 from wizard.session import Outcome, Session, SessionStore
@@ -20,7 +21,6 @@ from wizard.tui.messages import EngineEvent, StepFinished
 from wizard.tui.screens.logs import LogsScreen
 from wizard.tui.widgets.log_view import LogView
 
-SEED = Path(__file__).resolve().parents[2] / "examples" / "seed-cross-tenant.toml"
 DESCRIPTION = Description("Follow the workload's log until it proves it can read tenant B's resources.",
                           ["kubectl logs -n wi-demo wi-probe --follow"])
 

@@ -7,15 +7,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from textual.widgets import Button, Input, LoadingIndicator, Log, Static
+from textual.widgets import Button, LoadingIndicator, Log, Static
 
-from tests.tui.fixed_screens import DEVICE_CODE, DEVICE_URI, EXPIRES_ON, SEED, FixedStepApp, trust_diagnosis
-from wizard import target
+from tests.tui.fixed_screens import DEVICE_CODE, DEVICE_URI, EXPIRES_ON, FixedStepApp, trust_diagnosis
+from tests.tui.seed_app import open_seed_plan, seed_app
 from wizard.engine import Engine
 from wizard.sandbox import Sandbox
-from wizard.session import SessionStore
 from wizard.steps.base import Event
-from wizard.tui.app import WizardApp
 from wizard.tui.messages import StepFinished
 from wizard.tui.screens.device_code import DeviceCodeModal
 from wizard.tui.screens.diagnosis import DiagnosisModal
@@ -143,14 +141,9 @@ def test_go_to_step_revisits_it_through_the_engine_and_a_flow_move_closes_any_mo
     endpoints = box.state_dir / "endpoints.json"
 
     async def drive() -> None:
-        app = WizardApp(store=SessionStore(tmp_path / "sessions"), cloud=lambda: target.sandbox(endpoints),
-                        target_label="SANDBOX", default_plan=str(SEED))
+        app = seed_app(endpoints, tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause()
-            app.screen.query_one("#plan-path", Input).value = str(SEED)
-            await pilot.click("#start")
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await open_seed_plan(app, pilot)
             assert isinstance(app.screen, StepScreen) and app.screen.step == "login"
             for _ in range(2):  # run, then continue
                 app.screen.query_one("#run", Button).press()

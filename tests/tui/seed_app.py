@@ -1,0 +1,29 @@
+"""The wizard opened on the seed plan against a live sandbox, as a person starts it: for Pilot tests that drive
+the real engine through the screens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import Input
+
+from wizard import target
+from wizard.session import SessionStore
+from wizard.tui.app import WizardApp
+
+SEED = Path(__file__).resolve().parents[2] / "examples" / "seed-cross-tenant.toml"
+
+
+def seed_app(endpoints: Path, tmp_path: Path) -> WizardApp:
+    return WizardApp(store=SessionStore(tmp_path / "sessions"), cloud=lambda: target.sandbox(endpoints),
+                     target_label="SANDBOX", default_plan=str(SEED))
+
+
+async def open_seed_plan(app: WizardApp, pilot: Any) -> None:
+    """Start a session from the seed plan on the welcome screen and wait for its first step screen."""
+    await pilot.pause()
+    app.screen.query_one("#plan-path", Input).value = str(SEED)
+    await pilot.click("#start")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
