@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from textual import work
 from textual.app import App
@@ -20,7 +21,7 @@ from wizard.diagnose import Diagnosis, diagnose
 from wizard.flow import DONE, FAILED
 from wizard.plan import Plan
 from wizard.session import Session, SessionError, SessionStore, Target
-from wizard.steps.base import Event, LoginOptions, StepFailed
+from wizard.steps.base import Context, Description, Event, LoginOptions, StepFailed
 from wizard.target import Cloud
 from wizard.tui.messages import EngineEvent, StepFinished
 
@@ -30,6 +31,8 @@ STEP_SCREENS: dict[str, str] = {
     "trust": "wizard.tui.screens.trust:TrustScreen",
 }
 STEP_SCREENS["logs"] = "wizard.tui.screens.logs:LogsScreen"
+
+T = TypeVar("T")
 
 
 def _screen_class(step: str) -> type:
@@ -127,6 +130,41 @@ class WizardApp(App[int]):
         self.screen.post_message(StepFinished(name, diagnosis))
         if diagnosis is not None and engine.flow.state == name:
             engine.flow.fail()
+
+    # -- what form screens use ------------------------------------------------------------------------------
+
+    def save_session(self) -> None:
+        """Save after a screen edited the plan (`session.plan` is the engine's plan: edit it in place)."""
+        from wizard.engine import Engine
+
+        if isinstance(self.engine, Engine):
+            self.engine.save()
+
+    def describe(self, step: str) -> Description | None:
+        """The step's description for the plan as it is now (a form screen refreshes it as fields change)."""
+        from wizard.engine import Engine
+
+        if not isinstance(self.engine, Engine):
+            return None
+        return self.engine.step(step).describe(self.engine.ctx)
+
+    def set_login_method(self, side: str, method: str) -> None:
+        """How the login step signs in on one side (not part of the plan: a plan file works with any login)."""
+        from wizard.engine import Engine
+
+        if isinstance(self.engine, Engine):
+            setattr(self.engine.ctx.logins, side, method)
+
+    @work(thread=True, group="lookup", exit_on_error=False, description="Looking up")
+    def lookup(self, query: Callable[[Context], T], done: Callable[[T], Any]) -> None:
+        """Run a read-only query (wizard.discover) against the cloud in a thread worker and hand its result to
+        `done` on the UI thread; a failure goes through the one error handler below."""
+        from wizard.engine import Engine
+
+        engine = self.engine
+        assert isinstance(engine, Engine)
+        result = query(engine.ctx)
+        self.call_from_thread(done, result)
 
     def advance(self, step: str) -> None:
         """Go on from a step that has succeeded (the person has seen what it did)."""

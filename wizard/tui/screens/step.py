@@ -39,10 +39,12 @@ class StepScreen(Screen[None]):
             yield StepRail(self.session)
             with Vertical(id="body"):
                 yield Static(TITLES[self.step], id="step-title", markup=False)
+                yield from self.compose_form()
                 with VerticalScroll(id="describe"):
                     yield Static(self.description.summary, id="summary", markup=False)
-                    if self.description.commands:
-                        yield Static("\n".join(self.description.commands), id="commands", markup=False)
+                    commands = Static("\n".join(self.description.commands), id="commands", markup=False)
+                    commands.display = bool(self.description.commands)
+                    yield commands
                 with Horizontal(id="actions"):
                     yield Button("Run this step", id="run", variant="primary")
                     yield Button("Back", id="back")
@@ -57,9 +59,33 @@ class StepScreen(Screen[None]):
         if outcome and outcome.diagnosis:
             self._show_diagnosis(Diagnosis(**outcome.diagnosis))
 
+    # -- hooks for screens with a form -------------------------------------------------------------------------
+
+    def compose_form(self) -> ComposeResult:
+        """Widgets above the description: a form screen's fields (they edit `self.session.plan` in place)."""
+        yield from ()
+
+    def commit_form(self) -> bool:
+        """Called before the step runs: write the fields into the plan and save; False (with the problems shown
+        next to their fields) keeps the step from running."""
+        return True
+
+    def refresh_description(self) -> None:
+        """Show the description (plain words, equivalent commands) for the plan as it is now."""
+        description = self.app.describe(self.step)  # type: ignore[attr-defined]
+        if description is None:
+            return
+        self.description = description
+        self.query_one("#summary", Static).update(description.summary)
+        commands = self.query_one("#commands", Static)
+        commands.update("\n".join(description.commands))
+        commands.display = bool(description.commands)
+
     def action_run(self) -> None:
         if self.finished:
             self.app.advance(self.step)  # type: ignore[attr-defined]
+            return
+        if not self.commit_form():
             return
         self.query_one("#run", Button).disabled = True
         self.query_one("#diagnosis", Static).update("")
