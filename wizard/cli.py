@@ -430,3 +430,71 @@ def resume(session_name: str, run_headless: bool, as_json: bool, login: str) -> 
     if not run_headless:
         sys.exit(_run_tui(sandbox=False, resume=session_name))
     sys.exit(headless.resume(session_name, as_json=as_json, login=login))
+
+
+@main.command()
+@click.option("--sandbox", "use_sandbox", is_flag=True,
+              help="Check against the running sandbox (default state dir) instead of real Azure.")
+@click.option("--sandbox-endpoints", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Check against the sandbox described by this endpoints.json.")
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path), default=None, metavar="PLAN.toml",
+              help="Also check what this plan needs: its tenants signed in to the Azure CLI, its cluster's context.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable results on stdout.")
+@click.option("--timeout", type=click.FloatRange(min=0.1, max=60), default=5.0, show_default=True,
+              metavar="SECONDS", help="How long to wait for each endpoint.")
+def doctor(use_sandbox: bool, sandbox_endpoints: Path | None, plan_file: Path | None, as_json: bool,
+           timeout: float) -> None:
+    """Check this machine: Python, Azure CLI and its logins, kubeconfig, network, clock, keyring. Exit 1 on a
+    failed check."""
+    from wizard import doctor as checks
+    from wizard import plan as plans
+    from wizard import target
+
+    if use_sandbox and sandbox_endpoints is not None:
+        raise click.UsageError("use either --sandbox or --sandbox-endpoints, not both")
+    try:
+        cloud = target.sandbox(sandbox_endpoints or paths.sandbox_dir() / "endpoints.json") \
+            if use_sandbox or sandbox_endpoints else target.real()
+        plan = plans.load(plan_file) if plan_file is not None else None
+    except (target.TargetError, plans.PlanError) as exc:
+        click.echo(f"wi-wizard doctor: {exc}", err=True)
+        sys.exit(1)
+    findings = checks.run(cloud, plan, timeout=timeout)
+    click.echo(checks.to_json(findings, cloud) if as_json else checks.render(findings, cloud))
+    sys.exit(checks.exit_code(findings))
+
+
+@main.command()
+@click.argument("session_name", metavar="SESSION")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal).")
+@click.option("--sandbox", "use_sandbox", is_flag=True,
+              help="The session's sandbox is the default one (started in the background if none runs).")
+@click.option("--sandbox-endpoints", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="The session's sandbox is the one described by this endpoints.json.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable results on stdout.")
+@click.option("--login", default="auto", show_default=True, metavar="METHOD[,METHOD]",
+              help=_LOGIN_HELP + " auto signs in the way the session did before.")
+def teardown(session_name: str, yes: bool, use_sandbox: bool, sandbox_endpoints: Path | None, as_json: bool,
+             login: str) -> None:
+    """Delete what a session created (after a preview and a confirmation), nothing else."""
+    from wizard import teardown as teardown_mod
+
+    if use_sandbox and sandbox_endpoints is not None:
+        raise click.UsageError("use either --sandbox or --sandbox-endpoints, not both")
+    sys.exit(teardown_mod.command(session_name, yes=yes, sandbox=use_sandbox, endpoints=sandbox_endpoints,
+                                  as_json=as_json, login=login))
+
+
+@main.command()
+@click.argument("session_name", metavar="SESSION")
+@click.option("--format", "fmt", required=True, metavar="script|manifests|terraform",
+              help="script: the az/kubectl commands (bash); manifests: the Kubernetes objects as applied (YAML); "
+                   "terraform: azurerm + kubernetes resources (main.tf).")
+@click.option("-o", "--output", default=None, metavar="FILE|-",
+              help="Where to write (a file, a directory, or - for stdout; default: SESSION-setup.sh, "
+                   "SESSION-manifests.yaml or SESSION-main.tf in the current directory).")
+def export(session_name: str, fmt: str, output: str | None) -> None:
+    """Export what a finished session set up, to reproduce it elsewhere (no sign-in needed, no secret written)."""
+    from wizard import export as export_mod
+
+    sys.exit(export_mod.command(session_name, fmt, output))

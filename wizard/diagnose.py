@@ -195,9 +195,17 @@ def _status_message(body: object) -> str | None:
 _BEARER = re.compile(r"(eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)")
 
 
+# A credential quoted by name, as verbose HTTP errors and form bodies carry them: `client_secret=…`,
+# `"refresh_token": "…"`, `Authorization: Bearer …`, `password=…`: the name is kept, the value goes.
+_NAMED_SECRET = re.compile(
+    r"""((?:client_secret|client_assertion|assertion|refresh_token|access_token|id_token|device_code|password|"""
+    r"""secret|code_verifier)["']?\s*[=:]\s*["']?|\bBearer\s+)(?!<redacted)[^\s&"',;]+""", re.IGNORECASE)
+
+
 def redact(text: str) -> str:
-    """The text with anything that looks like a JWT replaced (for log lines kept as evidence)."""
-    return _BEARER.sub("<redacted token>", text)
+    """The text with anything that looks like a JWT, and any value quoted as a credential, replaced (for log lines
+    kept as evidence and every error shown or saved)."""
+    return _NAMED_SECRET.sub(r"\1<redacted>", _BEARER.sub("<redacted token>", text))
 
 
 def _one_line(text: str) -> str:

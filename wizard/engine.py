@@ -8,13 +8,12 @@ in parallel, and goes back to the first one that is no longer true ("deleted out
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from wizard.crashpoint import crash_point
 from wizard.diagnose import diagnose
 from wizard.flow import DONE, FAILED, ORDER, Flow, load_step
 from wizard.session import Outcome, Session, SessionStore, now_iso
@@ -33,16 +32,6 @@ class RunStats:
     applied: list[str] = field(default_factory=list)  # steps that had something to do
     created: list[str] = field(default_factory=list)  # resources created in this run
     seconds: dict[str, float] = field(default_factory=dict)
-
-
-# Crash-safety tests name a point (e.g. `applied:identity`, `boundary:role`) in this variable and the process
-# SIGKILLs itself there, exactly between two lines that a real crash could separate. Unset in normal use.
-CRASH_AT_ENV = "WI_WIZARD_CRASH_AT"
-
-
-def crash_point(point: str) -> None:
-    if os.environ.get(CRASH_AT_ENV) == point:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _unchanged(summary: str) -> str:

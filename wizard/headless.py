@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import sys
 import threading
@@ -37,6 +38,7 @@ class Printer:
         self.out = out
         self._lock = threading.Lock()
         self._last_wait: dict[str, tuple[str, float]] = {}
+        self._started: set[str] = set()
 
     def line(self, text: str) -> None:
         with self._lock:
@@ -45,12 +47,18 @@ class Printer:
     def __call__(self, event: Event) -> None:
         name = f"{event.step:<11}"
         if event.kind == "done":
+            self._started.discard(event.step)
             self.line(f"  {MARKS['done']} {name} {event.message}")
-        elif event.kind == "wait":
+        elif event.kind == "progress" and event.step not in self._started:
+            self._started.add(event.step)  # a step's first progress event only announces it (its title)
+        elif event.kind in {"wait", "progress"}:
+            # What is being waited for (a cluster update, a pod starting, a retried ARM call): shown when it
+            # changes, and again every 10 s while it lasts; counters (elapsed seconds) do not count as a change.
+            key = re.sub(r"\d+", "#", event.message)
             last = self._last_wait.get(event.step)
             now = time.monotonic()
-            if last is None or last[0] != event.message or now - last[1] >= 10:
-                self._last_wait[event.step] = (event.message, now)
+            if last is None or last[0] != key or now - last[1] >= 10:
+                self._last_wait[event.step] = (key, now)
                 left = f" ({event.seconds_left:.0f} s left)" if event.seconds_left is not None else ""
                 self.line(f"  {MARKS['progress']} {name} {event.message}{left}")
         elif event.kind == "log":
@@ -200,27 +208,34 @@ def apply(plan_path: Path, *, sandbox: bool = False, endpoints: Path | None = No
             raise InputError(f"--session {name!r}: {problem}")
         cloud = resolve_cloud(sandbox, endpoints)
         target = Target(cloud.kind, cloud.endpoints_path)
-        if store.exists(name):
-            session = store.load(name)
-            if session.target != target:
-                raise InputError(f"session {name!r} was made against {session.target.label} "
-                                 f"({session.target.endpoints or 'Azure'}); choose another --session name")
-            session.plan = plan
-            session.state = START  # a re-run re-checks every step from the first; unchanged steps do nothing
-        else:
-            session = Session(name, plan, target)
     except (plan_mod.PlanError, SessionError, TargetError, InputError) as exc:
         print(f"wi-wizard: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    printer.line(f"wi-wizard apply · {plan_path} · {cloud.label} ({cloud.arm_url}) · session {name}")
     try:
+        # Locked before the session is read: a copy read while another process runs it would be stale, and
+        # saving it would lose what that run recorded (a file being set aside must not be moved from under it).
         with store.locked(name):
+            session = _session_to_apply(store, name, plan, target)
+            printer.line(f"wi-wizard apply · {plan_path} · {cloud.label} ({cloud.arm_url}) · session {name}")
             engine = Engine(session, store, cloud, report=printer, logins=_logins(login))
             engine.save()
             return _drive(engine, printer, as_json, resume=False)
-    except SessionError as exc:
+    except (SessionError, InputError) as exc:
         print(f"wi-wizard: {exc}", file=sys.stderr)
         return EXIT_INPUT
+
+
+def _session_to_apply(store: SessionStore, name: str, plan: plan_mod.Plan, target: Target) -> Session:
+    """The saved session of this name with the plan to apply (a re-run), or a new one."""
+    if not store.exists(name):
+        return Session(name, plan, target)
+    session = store.load(name)
+    if session.target != target:
+        raise InputError(f"session {name!r} was made against {session.target.label} "
+                         f"({session.target.endpoints or 'Azure'}); choose another --session name")
+    session.plan = plan
+    session.state = START  # a re-run re-checks every step from the first; unchanged steps do nothing
+    return session
 
 
 def resume(name: str, *, as_json: bool = False, login: str = "auto", store: SessionStore | None = None) -> int:

@@ -199,18 +199,22 @@ class Plan:
         if w.probe_resource:
             check("workload.probe_resource", w.probe_resource, names.scope)
         for env_key, value in w.env.items():
-            check(f"workload.env.{env_key}", env_key, names.env_name)
-            check(f"workload.env.{env_key}", value, names.env_value)
+            where = f"workload.env.{_key_text(env_key)}"  # the name is the user's: shortened, escaped
+            check(where, env_key, names.env_name)
+            check(where, value, names.env_value)
             if env_key in WEBHOOK_ENV:
-                found.append(Problem(f"workload.env.{env_key}",
+                found.append(Problem(where,
                                      "is set by the workload identity webhook from the ServiceAccount; remove it"))
             if env_key == "AZURE_TENANT_ID":
-                found.append(Problem(f"workload.env.{env_key}",
+                found.append(Problem(where,
                                      "is set by the wizard to the identity's tenant; remove it"))
             for placeholder in _PLACEHOLDER.findall(value):
                 if placeholder not in PLACEHOLDERS:
-                    found.append(Problem(f"workload.env.{env_key}",
-                                         f"unknown placeholder ${{{placeholder}}}; known: "
+                    shown = f"${{{placeholder}}}"
+                    if len(shown) > 60 or not shown.isprintable():  # the user's text: never long or raw
+                        shown = _QUOTE.repr(shown)
+                    found.append(Problem(where,
+                                         f"unknown placeholder {shown}; known: "
                                          + ", ".join(f"${{{p}}}" for p in PLACEHOLDERS)))
         return found
 
@@ -252,7 +256,9 @@ def _key_text(key: Any) -> str:
     text = str(key)
     if re.fullmatch(r"[A-Za-z0-9_-]{1,60}", text):
         return text
-    return json.dumps(text if len(text) <= 60 else text[:57] + "...", ensure_ascii=False)
+    quoted = json.dumps(text if len(text) <= 60 else text[:57] + "...", ensure_ascii=False)
+    # json.dumps escapes C0 controls only: DEL, C1 controls and bidi overrides would still reach the terminal.
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in quoted)
 
 
 def _under(key: str, prefixes: tuple[str, ...]) -> bool:

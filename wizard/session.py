@@ -9,6 +9,7 @@ aside and named in the error; it is never overwritten.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import re
@@ -71,6 +72,10 @@ class Login:
     method: str  # device-code | azure-cli | browser | service-principal | sandbox
     tenant_id: str = ""
     account: str = ""  # a user name or a client ID; never a secret
+    # Interactive logins (device-code, browser): azure-identity's AuthenticationRecord (authority host, public
+    # client ID, home account ID, tenant ID, user name, version; no token or secret), so `resume` finds the
+    # account's tokens in the OS's encrypted cache instead of asking again.
+    authentication_record: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -269,15 +274,18 @@ class SessionStore:
             try:
                 fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
-                owner = _lock_owner(lock)
-                if owner is not None and _alive(owner):
-                    raise SessionError(f"session {name!r} is open in another wi-wizard (pid {owner}); "
-                                       "close that one first") from None
-                if owner is None and _younger_than(lock, LOCK_GRACE_SECONDS):
-                    # Created by O_EXCL an instant ago, its pid not written yet: held, not stale.
-                    raise SessionError(f"session {name!r} is being opened by another wi-wizard; "
-                                       "close that one first") from None
-                lock.unlink(missing_ok=True)  # stale: its owner is gone
+                # Judged and removed under the store's guard: two processes finding the same stale lock must not
+                # both take it (the second would otherwise delete the lock the first just made, and both hold).
+                with _guard(self.directory):
+                    owner = _lock_owner(lock)
+                    if owner is not None and _alive(owner):
+                        raise SessionError(f"session {name!r} is open in another wi-wizard (pid {owner}); "
+                                           "close that one first") from None
+                    if owner is None and lock.exists() and _younger_than(lock, LOCK_GRACE_SECONDS):
+                        # Created by O_EXCL an instant ago, its pid not written yet: held, not stale.
+                        raise SessionError(f"session {name!r} is being opened by another wi-wizard; "
+                                           "close that one first") from None
+                    lock.unlink(missing_ok=True)  # stale: its owner is gone (or it was just released)
                 continue
             with os.fdopen(fd, "w") as handle:
                 handle.write(str(os.getpid()))
@@ -292,6 +300,18 @@ class SessionStore:
 
 
 LOCK_GRACE_SECONDS = 5.0
+
+
+@contextmanager
+def _guard(directory: Path) -> Iterator[None]:
+    """An exclusive flock on the store's directory for the instant a lock is judged stale and removed; the kernel
+    drops it if the process dies, so it can never itself go stale, and it leaves no file behind."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
 
 
 def _younger_than(path: Path, seconds: float) -> bool:

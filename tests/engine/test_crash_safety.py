@@ -3,13 +3,21 @@ proves access with exactly one of each resource, and the session lists what this
 kill came between a resource's creation and the session save (the tags, descriptions and annotations the wizard
 writes are then the only record).
 
-The kill points are the engine's own (`WI_WIZARD_CRASH_AT`): `boundary:<step>` after a step's outcome was saved and
-before the flow moves on, for every step; `applied:<step>` after a step's apply returned and before the save, for
-every step that creates or changes something. One private sandbox per point; the points run in parallel (xdist).
+The kill points are the program's own hooks (`WI_WIZARD_CRASH_AT`, wizard/crashpoint.py): `boundary:<step>` after a
+step's outcome was saved and before the flow moves on, for every step; `applied:<step>` after a step's apply
+returned and before the save, for every step that creates or changes something; and inside the long parts of a
+step: `accepted:cluster` (the cluster update's PUT accepted, nothing saved), `lro:cluster` (while that operation
+runs), `wait:trust` (the trust check waiting out federated-credential propagation), `starting:logs` (the pod there,
+its container not yet running) and `streaming:logs` (a log line read, no verdict yet). One private sandbox per point,
+slowed where a point needs time to happen in (a slow LRO, a propagation delay, a slow kubelet).
+
+CI runs a sample covering every kind of point (about half the matrix); the whole matrix runs with
+`WI_WIZARD_FULL_MATRIX=1 .venv/bin/pytest -n 2 tests/engine/test_crash_safety.py`.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +31,21 @@ from wizard.session import Session, SessionStore
 
 SESSION = "crash"
 CREATING_STEPS = ("cluster", "identity", "role", "federation", "trust", "deploy")  # trust creates the ServiceAccount
-POINTS = [f"boundary:{step}" for step in ORDER] + [f"applied:{step}" for step in CREATING_STEPS]
+# Each point, with the sandbox settings that give it time to happen in (a fast sandbox finishes these at once).
+INSIDE_STEPS: dict[str, dict[str, Any]] = {
+    "accepted:cluster": {},
+    "lro:cluster": {"faults": "slow-lro=3"},
+    "wait:trust": {"faults": "fic-propagation=3"},
+    "starting:logs": {"kubelet_speed": 0.5},
+    "streaming:logs": {},
+}
+ALL_POINTS: dict[str, dict[str, Any]] = {**{f"boundary:{step}": {} for step in ORDER},
+                                         **{f"applied:{step}": {} for step in CREATING_STEPS}, **INSIDE_STEPS}
+# Every point inside a step, and boundaries and saves spread over the flow's start, middle and end.
+SAMPLE = {"boundary:login", "boundary:role", "boundary:deploy", "applied:cluster", "applied:federation",
+          "applied:trust", *INSIDE_STEPS}
+FULL_MATRIX = os.environ.get("WI_WIZARD_FULL_MATRIX") == "1"
+POINTS = [point for point in ALL_POINTS if FULL_MATRIX or point in SAMPLE]
 
 IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
 GROUP_TYPE = "Microsoft.Resources/resourceGroups"
@@ -45,7 +67,7 @@ def crashed_session() -> Session:
 @pytest.mark.parametrize("point", POINTS)
 def test_a_run_killed_at_any_point_is_finished_by_resume_with_one_of_each_resource_all_listed_as_this_sessions(
         make_sandbox: Callable[..., Sandbox], point: str) -> None:
-    box = make_sandbox()
+    box = make_sandbox(**ALL_POINTS[point])
     fresh = census(box)
     kind, step = point.split(":")
 
@@ -85,3 +107,10 @@ def test_a_run_killed_at_any_point_is_finished_by_resume_with_one_of_each_resour
     assert listed == {identity["id"].lower(), group["id"].lower(), assignment["id"].lower(), fic["id"].lower(),
                       f"{cluster_id}/k8s/api/v1/namespaces/default/serviceaccounts/wi-demo-account",
                       f"{cluster_id}/k8s/api/v1/namespaces/default/pods/wi-demo-app"}  # and nothing it did not make
+
+
+def test_the_matrix_kills_at_every_step_boundary_every_save_and_inside_the_long_steps() -> None:
+    assert len(ALL_POINTS) >= 12
+    assert {p.split(":")[1] for p in ALL_POINTS if p.startswith("boundary:")} == set(ORDER)
+    assert set(ALL_POINTS) >= SAMPLE, "the CI sample names only real points"
+    assert {p.split(":")[0] for p in SAMPLE} == {p.split(":")[0] for p in ALL_POINTS}, "every kind is sampled"

@@ -245,7 +245,9 @@ def test_each_naming_rule_names_the_key_and_says_the_rule(key: str, value: str, 
 ])
 def test_environment_names_and_values_are_checked(name: str, value: str, words: str) -> None:
     key, message = only_problem(with_value("workload.env", {name: value}))
-    assert key == f"workload.env.{name}"
+    # A name that is not a bare TOML key is shown quoted (and shortened), like any key in a message.
+    shown = {"MY VAR": '"MY VAR"', "V" * 257: '"' + "V" * 57 + '..."', ".": '"."', "..CONFIG": '"..CONFIG"'}
+    assert key == f"workload.env.{shown.get(name, name)}"
     assert words in message
 
 

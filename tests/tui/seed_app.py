@@ -23,7 +23,7 @@ def seed_app(endpoints: Path, tmp_path: Path) -> WizardApp:
 async def open_seed_plan(app: WizardApp, pilot: Any) -> None:
     """Start a session from the seed plan on the welcome screen and wait for its first step screen."""
     await pilot.pause()
-    app.screen.query_one("#plan-path", Input).value = str(SEED)
+    app.screen.query_one("#plan-path-input", Input).value = str(SEED)
     await pilot.click("#start")
     await app.workers.wait_for_complete()
     await pilot.pause()

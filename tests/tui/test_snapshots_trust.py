@@ -44,9 +44,10 @@ def test_federation_screen_previews_the_credential_above_the_diagram(snap_compar
     """The federation screen: the yellow SANDBOX banner; under the title "Federation" a "Federated credential to
     write" block with name fc-wi-demo, the issuer https://127.0.0.1:8443/oic/eastus/1111…/2222…/ WITH its trailing
     slash, subject system:serviceaccount:default:wi-demo-account and audience api://AzureADTokenExchange; then the
-    boxed chain Cluster → Issuer → Federated → Identity → Role → Scope with every arrow dim "not yet checked";
-    then the generic step body (summary, command, Run this step / Back). The terminal is tall enough (64 rows) for
-    the whole panel; on shorter ones it scrolls within 40% of the height."""
+    boxed chain Cluster → Issuer → Federated → Identity → Role → Scope with every arrow dim "not yet checked"
+    (the panel scrolls within 30% of the height); then the form, one line per field: Namespace default,
+    ServiceAccount wi-demo-account, Audience api://AzureADTokenExchange with its hint; then the generic step body
+    (summary, command, Run this step / Back)."""
     assert snap_compare(Host(_screen(FederationScreen, seed_session())), terminal_size=(120, 64))
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from wizard.crashpoint import crash_point
 from wizard.diagnose import Diagnosis
 from wizard.names import is_guid
 from wizard.target import Cloud
@@ -127,6 +128,7 @@ class RoleDefinition:
     role_name: str
     description: str
     role_type: str  # BuiltInRole | CustomRole
+    actions: tuple[str, ...] = ()  # the control-plane actions it allows ("*": everything)
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,12 @@ class RoleAssignment:
     @property
     def role_guid(self) -> str:
         return self.role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+@dataclass(frozen=True)
+class Location:
+    name: str  # eastus: what plans and request bodies use
+    display_name: str  # East US: what people read
 
 
 T = TypeVar("T")
@@ -238,9 +246,11 @@ class Arm:
     """Everything ARM, for one credential. Build it with `Arm.for_side(ctx, side)` inside steps (cached in
     `ctx.cache`), or `Arm(cloud, credential)` anywhere else (the trust check's ARM read as the identity)."""
 
-    def __init__(self, cloud: Cloud, credential: TokenCredential, *, poll_seconds: float | None = None) -> None:
+    def __init__(self, cloud: Cloud, credential: TokenCredential, *, poll_seconds: float | None = None,
+                 notice: Callable[[str, float | None], None] | None = None) -> None:
         self.cloud = cloud
         self.credential = credential
+        self.notice = notice  # told of each answer the SDK retries (throttling, 5xx, resets), so waits are seen
         self.poll_seconds = poll_seconds if poll_seconds is not None else (1.0 if cloud.is_sandbox else 5.0)
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()  # steps may re-check in parallel threads: build each client once
@@ -256,7 +266,11 @@ class Arm:
         key = f"arm:{id(credential)}"  # same-tenant plans share one credential, so one gateway
         found = ctx.cache.get(key)
         if not isinstance(found, Arm) or found.credential is not credential:
-            found = cls(ctx.cloud, credential)
+            from wizard.steps.base import Event
+
+            # A retried call is reported against the step that runs (the flow's state) as a wait.
+            found = cls(ctx.cloud, credential, notice=lambda text, seconds: ctx.report(
+                Event(ctx.session.state, text, "wait", seconds)))
             ctx.cache[key] = found
         return found
 
@@ -323,6 +337,8 @@ class Arm:
 
     def _build(self, kind: str, subscription_id: str) -> Any:
         kwargs = self.cloud.client_kwargs()
+        if self.notice is not None:
+            kwargs["per_retry_policies"] = [_retry_notice(self.notice)]
         if kind == "subscriptions":
             from azure.mgmt.resource.subscriptions import SubscriptionClient
 
@@ -344,6 +360,31 @@ class Arm:
 
             return AuthorizationManagementClient(self.credential, subscription_id, **kwargs)
         raise ValueError(f"unknown client kind {kind!r}")
+
+
+RETRIED_STATUSES = {408: "timed out", 429: "asks to slow down", 500: "failed", 502: "failed", 503: "is unavailable",
+                    504: "timed out"}
+
+
+def _retry_notice(notice: Callable[[str, float | None], None]) -> Any:
+    """An azure-core policy run on every attempt (after the SDK's RetryPolicy): it tells `notice` of each answer
+    the SDK will retry — 429 with its Retry-After, 5xx, a reset connection — so a throttled or flaky ARM shows up
+    as a visible wait instead of an unexplained pause. It changes nothing in the request or the retries."""
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+    class RetryNotice(SansIOHTTPPolicy):  # type: ignore[type-arg]
+        def on_response(self, request: Any, response: Any) -> None:
+            status = response.http_response.status_code
+            if status in RETRIED_STATUSES:
+                after = str(response.http_response.headers.get("Retry-After", ""))[:16]
+                seconds = re.fullmatch(r"\d+(\.\d+)?", after)
+                notice(f"ARM {RETRIED_STATUSES[status]} ({status}); the call is retried"
+                       + (f" after {after} s" if seconds is not None else ""), None)
+
+        def on_exception(self, request: Any) -> None:
+            notice("The connection to ARM was reset; the call is retried", None)
+
+    return RetryNotice()
 
 
 def cluster_kubeconfig(ctx: Context) -> bytes:
@@ -376,6 +417,18 @@ class Subscriptions:
                                          str(s.tenant_id or ""), str(getattr(s.state, "value", s.state) or ""))
                             for s in client.subscriptions.list()]
         return list(self._listed)
+
+    def locations(self, subscription_id: str) -> list[Location]:
+        """The regions a subscription may deploy to (`az account list-locations`), physical ones only."""
+        client = self.arm.client("subscriptions", "")
+        found = []
+        for raw in client.subscriptions.list_locations(subscription_id):
+            metadata = getattr(raw, "metadata", None)
+            if metadata is not None and str(getattr(metadata.region_type, "value", metadata.region_type) or "") \
+                    == "Logical":
+                continue
+            found.append(Location(str(raw.name), str(raw.display_name or raw.name)))
+        return found
 
     def list(self) -> list[Subscription]:
         """Every subscription the login can see (listed once per gateway, even when steps ask in parallel)."""
@@ -466,6 +519,7 @@ class Clusters(_View):
         mc.security_profile.workload_identity = models.ManagedClusterSecurityProfileWorkloadIdentity(enabled=True)
         poller = self._ops.begin_create_or_update(resource_group, name, mc,
                                                   polling_interval=self.arm.poll_seconds)
+        crash_point("accepted:cluster")  # the update is accepted and runs on; nothing of it is saved yet
         started = time.monotonic()
         while not poller.done():
             elapsed = time.monotonic() - started
@@ -475,6 +529,7 @@ class Clusters(_View):
                                  "Check the cluster in the portal (`az aks show`), then run the step again.")
             progress(f"Updating cluster {name} (OIDC issuer + workload identity): {poller.status()}, "
                      f"{int(elapsed)} s")
+            crash_point("lro:cluster")  # while the operation is still in progress
             poller.wait(self.arm.poll_seconds)
         updated = poller.result()
         self.arm.cluster_models[cluster_id] = updated
@@ -606,11 +661,32 @@ class ResourceGroups(_View):
                 return None
             raise
 
+    def list(self) -> list[ResourceGroup]:
+        """Every resource group of the subscription the login may read."""
+        return [_group(rg) for rg in self._ops.list()]
+
     def create(self, name: str, location: str, tags: dict[str, str]) -> Written[ResourceGroup]:
         """Create a resource group (a PUT; on an existing group it would replace its tags, so callers check
         first with `get` and only create what is missing)."""
         status, rg = self._ops.create_or_update(name, {"location": location, "tags": tags}, cls=_status_hook)
         return _written(_group(rg), status)
+
+    def delete(self, name: str) -> bool:
+        """Delete a resource group and wait until ARM says it is gone (a long-running operation); False when it
+        did not exist. Everything in it goes with it: callers check `resources` first (teardown does)."""
+        try:
+            poller = self._ops.begin_delete(name, polling_interval=self.arm.poll_seconds)
+        except Exception as exc:
+            if _not_found(exc):
+                return False
+            raise
+        poller.result()
+        return True
+
+    def resources(self, name: str) -> tuple[str, ...]:
+        """The IDs of the top-level resources in a group (`az resource list -g`): what deleting it would take."""
+        client = self.arm.client("resources", self.subscription_id)
+        return tuple(str(raw.id) for raw in client.resources.list_by_resource_group(name))
 
 
 # -- managed identities ---------------------------------------------------------------------------------------
@@ -649,6 +725,20 @@ class Identities(_View):
         return [_identity(raw) for raw in self._ops.list_by_subscription()
                 if str(raw.name).lower() == name.lower()
                 and parse_id(str(raw.id)).resource_group.lower() != resource_group.lower()]
+
+    def list(self) -> list[Identity]:
+        """Every user-assigned managed identity of the subscription."""
+        return [_identity(raw) for raw in self._ops.list_by_subscription()]
+
+    def delete(self, resource_group: str, name: str) -> bool:
+        """Delete an identity (its federated credentials go with it); False when it did not exist."""
+        try:
+            status, _ = self._ops.delete(resource_group, name, cls=_status_hook)
+        except Exception as exc:
+            if _not_found(exc):  # its resource group is gone too
+                return False
+            raise
+        return bool(status != 204)
 
 
 # -- federated identity credentials ---------------------------------------------------------------------------
@@ -734,7 +824,8 @@ class FederatedCredentials(_View):
 
 def _definition(raw: Any) -> RoleDefinition:
     return RoleDefinition(str(raw.id), str(raw.name).lower(), str(raw.role_name), str(raw.description or ""),
-                          str(raw.role_type or ""))
+                          str(raw.role_type or ""),
+                          tuple(str(a) for p in (raw.permissions or []) for a in (p.actions or [])))
 
 
 def _assignment(raw: Any) -> RoleAssignment:
@@ -781,11 +872,29 @@ class Roles(_View):
                          "Use a built-in role name such as Reader, or a role definition ID (`az role definition "
                          "list --name …`).", "role")
 
+    def definitions(self, scope: str) -> list[RoleDefinition]:
+        """Every role definition assignable at `scope` (built-in and custom; `role_type` tells them apart)."""
+        return [_definition(d) for d in self._client.role_definitions.list(scope)]
+
     def assignments(self, scope: str, principal_id: str) -> list[RoleAssignment]:
         """A principal's assignments that apply at `scope` (at it or inherited from above)."""
         ops = self._client.role_assignments
         found = [_assignment(a) for a in ops.list_for_scope(scope, filter=f"principalId eq '{principal_id}'")]
         return [a for a in found if scope_covers(a.scope, scope)]
+
+    def assignment(self, assignment_id: str) -> RoleAssignment | None:
+        """One role assignment by its full ID; None when it does not exist."""
+        try:
+            return _assignment(self._client.role_assignments.get_by_id(assignment_id))
+        except Exception as exc:
+            if _not_found(exc) or error_code(exc) == "RoleAssignmentNotFound":
+                return None
+            raise
+
+    def delete_assignment(self, assignment_id: str) -> bool:
+        """Delete a role assignment by its full ID; False when it did not exist (ARM answers 204)."""
+        status, _ = self._client.role_assignments.delete_by_id(assignment_id, cls=_status_hook)
+        return bool(status != 204)
 
     def assign(self, scope: str, role: RoleDefinition, principal_id: str, description: str,
                wait: Waiter = _sleep, principal_timeout: float = 300.0) -> Written[RoleAssignment]:

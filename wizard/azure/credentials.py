@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from wizard import names
 from wizard.diagnose import Diagnosis
@@ -21,9 +23,18 @@ from wizard.web import FetchError, get_json
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
+    from azure.identity import AuthenticationRecord
 
 # auto: the sandbox's own service principal on a sandbox, the Azure CLI's login on real Azure.
 METHODS = ("auto", "sandbox", "service-principal", "azure-cli", "device-code", "browser")
+# The logins a person signs in to interactively: only these keep tokens across runs (in the OS's encrypted store)
+# and leave an authentication record. The Azure CLI has its own cache; service principals never prompt.
+INTERACTIVE = ("device-code", "browser")
+# The persistent cache's name in the OS store (keyring / Keychain / DPAPI file): ours alone, not the shared
+# cache of Microsoft's developer tools.
+CACHE_NAME = "wi-wizard"
+# The authentication record's keys (azure-identity's AuthenticationRecord.serialize): who and where, no secret.
+RECORD_KEYS = ("authority", "clientId", "homeAccountId", "tenantId", "username", "version")
 DevicePrompt = Callable[[str, str, Any], None]
 
 
@@ -75,12 +86,29 @@ def resolve_tenant(cloud: Cloud, ref: str, key: str = "tenant") -> str:
 
 
 def build_credential(cloud: Cloud, method: str, tenant_id: str, *, prompt: DevicePrompt | None = None,
-                     environ: Mapping[str, str] | None = None) -> TokenCredential:
+                     environ: Mapping[str, str] | None = None, persist: bool = False,
+                     record: AuthenticationRecord | None = None, silent_only: bool = False) -> TokenCredential:
     """The credential for one tenant (`auto` is resolved with `method_for`). Building one does not sign in: the
-    first `get_token` does (and for device-code, calls `prompt` with the code to show)."""
+    first `get_token` does (and for device-code, calls `prompt` with the code to show).
+
+    For the interactive methods only: `persist` keeps tokens in the OS's encrypted store under CACHE_NAME (never
+    unencrypted: `allow_unencrypted_storage` stays False, so a machine without a keyring fails on first use and
+    `login` falls back to memory); `record` names the account signed in before, so its cached tokens are found
+    without a prompt; `silent_only` makes a missing or expired cached token an AuthenticationRequiredError instead
+    of a prompt."""
     method = method_for(cloud, method)
     env = os.environ if environ is None else environ
     common = cloud.credential_kwargs()
+    if method in INTERACTIVE:
+        if persist:
+            from azure.identity import TokenCachePersistenceOptions
+
+            common["cache_persistence_options"] = TokenCachePersistenceOptions(name=CACHE_NAME)
+        if record is not None:
+            common["authentication_record"] = record
+            common.pop("authority")  # the record names it (the same host: `saved_record` checks)
+        if silent_only:
+            common["disable_automatic_authentication"] = True
     if method == "sandbox":
         principal = cloud.sandbox_principal(tenant_id) if cloud.is_sandbox else None
         if principal is None:
@@ -199,3 +227,134 @@ def sign_in(credential: TokenCredential, tenant_id: str, method: str) -> Account
                          f"The login returned a token of tenant {account.tenant_id}, not {tenant_id}.",
                          f"Sign in to tenant {tenant_id} (e.g. `az login --tenant {tenant_id}`).")
     return account
+
+
+@dataclass
+class SignedIn:
+    """A finished interactive-capable login: the credential (memory only), who it is, the authentication record to
+    remember (RECORD_KEYS, no secret; empty for non-interactive methods), and why tokens will not outlive this run
+    when the OS store could not be used ("" when they will, or when the method keeps none)."""
+
+    credential: TokenCredential
+    account: Account
+    record: dict[str, str] = field(default_factory=dict)
+    cache_problem: str = ""
+    prompted: bool = True
+
+
+def login(cloud: Cloud, method: str, tenant_id: str, *, prompt: DevicePrompt | None = None,
+          environ: Mapping[str, str] | None = None, saved: Mapping[str, str] | None = None) -> SignedIn:
+    """Sign in to one tenant. Interactive methods first try the account of `saved` (the session's authentication
+    record) from the OS's encrypted token cache without a prompt, then sign in with the persistent cache, and when
+    this machine has no usable OS store, again with tokens in memory only (`cache_problem` says why)."""
+    method = method_for(cloud, method)
+    if method not in INTERACTIVE:
+        credential = build_credential(cloud, method, tenant_id, prompt=prompt, environ=environ)
+        return SignedIn(credential, sign_in(credential, tenant_id, method))
+    from azure.identity import AuthenticationRequiredError
+
+    problem = ""
+    record = saved_record(cloud, tenant_id, saved or {})
+    if record is not None:
+        quiet = build_credential(cloud, method, tenant_id, prompt=prompt, environ=environ, persist=True,
+                                 record=record, silent_only=True)
+        try:
+            account = sign_in(quiet, tenant_id, method)
+            # The same account and cache, but allowed to prompt should its refresh token lapse later in the run.
+            again = build_credential(cloud, method, tenant_id, prompt=prompt, environ=environ, persist=True,
+                                     record=record)
+            return SignedIn(again, account, dict(saved or {}), prompted=False)
+        except AuthenticationRequiredError:
+            pass  # nothing usable cached for that account: sign in again
+        except Exception as exc:
+            problem = cache_unusable(exc) or ""
+            if not problem:
+                raise
+    if not problem:
+        credential = build_credential(cloud, method, tenant_id, prompt=prompt, environ=environ, persist=True)
+        try:
+            return _interactive(credential, tenant_id, method)
+        except Exception as exc:
+            problem = cache_unusable(exc) or ""
+            if not problem:
+                raise
+    credential = build_credential(cloud, method, tenant_id, prompt=prompt, environ=environ)
+    found = _interactive(credential, tenant_id, method)
+    found.cache_problem = problem
+    return found
+
+
+def _interactive(credential: TokenCredential, tenant_id: str, method: str) -> SignedIn:
+    """`authenticate` (the prompt) for the record, then the ARM token from the credential's cache (no prompt)."""
+    record = credential.authenticate(scopes=[ARM_SCOPE])  # type: ignore[attr-defined]
+    account = sign_in(credential, tenant_id, method)
+    return SignedIn(credential, account, record_dict(record))
+
+
+def record_dict(record: AuthenticationRecord) -> dict[str, str]:
+    """The record as the session keeps it: its serialized fields (RECORD_KEYS), all plain text and none secret
+    (the authority host, the public client ID, `<object ID>.<tenant ID>`, the tenant ID, the user name)."""
+    import json
+
+    data = json.loads(record.serialize())
+    return {key: str(data[key]) for key in RECORD_KEYS if key in data}
+
+
+def saved_record(cloud: Cloud, tenant_id: str, saved: Mapping[str, str]) -> AuthenticationRecord | None:
+    """The session's record as azure-identity's AuthenticationRecord, when it can stand for this login: same
+    authority host (a record redirects the credential to its own authority, and a sandbox restarted on another
+    port has moved) and same tenant. Anything else is ignored: the person is simply asked to sign in."""
+    if not saved or any(not isinstance(saved.get(key), str) or not saved.get(key) for key in RECORD_KEYS[:5]):
+        return None
+    if saved["authority"].lower() != urlsplit(cloud.authority).netloc.lower():
+        return None
+    if saved["tenantId"].lower() != tenant_id.lower():
+        return None
+    from azure.identity import AuthenticationRecord
+
+    return AuthenticationRecord(saved["tenantId"], saved["clientId"], saved["authority"], saved["homeAccountId"],
+                                saved["username"])
+
+
+_NO_STORE = ("Cache encryption is impossible", "persistent cache is not available")
+
+
+def cache_unusable(error: BaseException) -> str | None:
+    """Why the OS's encrypted token store failed, when that is what `error` is (azure-identity raises it on the
+    first use of a persistent cache, wrapped in ClientAuthenticationError or bare: a ValueError on Linux without
+    libsecret/D-Bus, NotImplementedError elsewhere, msal-extensions' PersistenceError or KeychainError (OSError)
+    when the store refuses); None for any other error."""
+    seen: BaseException | None = error
+    while seen is not None:
+        text = str(seen)
+        if any(marker in text for marker in _NO_STORE) or type(seen).__module__.startswith("msal_extensions"):
+            root = seen
+            while root.__cause__ is not None:
+                root = root.__cause__
+            return _first_line(root) or _first_line(seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def keyring_problem() -> str | None:
+    """Why this machine cannot keep an encrypted token cache, or None when it can: the same store azure-identity
+    picks (DPAPI on Windows, the Keychain on macOS, libsecret over D-Bus on Linux, probed the way msal-extensions
+    probes it: a test secret written and removed). Used by `doctor`, which must not sign anyone in to find out."""
+    if sys.platform.startswith("win"):
+        return None if os.environ.get("LOCALAPPDATA") else "LOCALAPPDATA is not set, so DPAPI storage has no place"
+    if sys.platform.startswith("darwin"):
+        return None
+    if not sys.platform.startswith("linux"):
+        return f"azure-identity has no encrypted token store on {sys.platform}"
+    try:
+        from msal_extensions.libsecret import trial_run  # type: ignore[import-untyped]
+
+        trial_run()
+    except Exception as exc:  # ImportError (no PyGObject / libsecret), RuntimeError or GLib.Error (no D-Bus/keyring)
+        return f"libsecret is not usable here ({_first_line(exc)})"
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__

@@ -283,6 +283,48 @@ class Kube:
                              _content_type="application/merge-patch+json")
         return Applied(patched, "patched")
 
+    def remove_service_account_annotations(self, namespace: str, name: str, keys: list[str]) -> Obj | None:
+        """Remove only these annotation keys from a ServiceAccount (a merge patch setting them to null): every
+        other annotation, label and field stays. None when the account does not exist."""
+        patch = {"metadata": {"annotations": dict.fromkeys(keys)}}
+        try:
+            return self._json(self._core.patch_namespaced_service_account, name, namespace, patch,
+                              _content_type="application/merge-patch+json")
+        except KubeError as exc:
+            if exc.not_found:
+                return None
+            raise
+
+    def delete_service_account(self, namespace: str, name: str) -> bool:
+        """Delete a ServiceAccount; False when it did not exist."""
+        return self._delete(self._core.delete_namespaced_service_account, name, namespace)
+
+    def get_namespace(self, name: str) -> Obj | None:
+        return self._get_or_none(self._core.read_namespace, name)
+
+    def delete_namespace(self, name: str) -> bool:
+        """Start deleting a namespace (it terminates in the background, taking what is in it); False when it did
+        not exist."""
+        return self._delete(self._core.delete_namespace, name)
+
+    def namespace_contents(self, namespace: str) -> list[str]:
+        """`pods/<name>` and `serviceaccounts/<name>` in a namespace, leaving out the `default` ServiceAccount the
+        cluster creates in every namespace: what deleting the namespace would take with it besides itself."""
+        pods = self._json(self._core.list_namespaced_pod, namespace).get("items") or []
+        accounts = self._json(self._core.list_namespaced_service_account, namespace).get("items") or []
+        names = [f"pods/{(p.get('metadata') or {}).get('name')}" for p in pods]
+        return names + [f"serviceaccounts/{n}" for a in accounts
+                        if (n := (a.get("metadata") or {}).get("name")) != "default"]
+
+    def _delete(self, method: Callable[..., Any], *args: Any) -> bool:
+        try:
+            self._json(method, *args)
+        except KubeError as exc:
+            if exc.not_found:
+                return False
+            raise
+        return True
+
     def token_request(self, namespace: str, service_account: str, audience: str,
                       expiration_seconds: int = 600) -> str:
         """A ServiceAccount token for `audience` (TokenRequest API). The token is a credential: never log it."""

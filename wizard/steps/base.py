@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from wizard.crashpoint import crash_point
 from wizard.diagnose import Diagnosis, diagnose
 from wizard.plan import Plan
 from wizard.session import Session
@@ -142,6 +143,7 @@ class Context:
         while (left := deadline - time.monotonic()) > 0:
             self.check_cancelled()
             self.report(Event(step, message, "wait", round(left, 1)))
+            crash_point(f"wait:{step}")
             self.sleep(min(1.0, left))
         self.check_cancelled()
 

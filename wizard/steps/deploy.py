@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from wizard.diagnose import Diagnosis, diagnose_text
 from wizard.kube.client import MANAGED_BY_LABEL, MANAGED_BY_VALUE, SESSION_ANNOTATION, Kube, KubeError
-from wizard.plan import PLACEHOLDERS, WEBHOOK_ENV, fill_placeholders
+from wizard.plan import PLACEHOLDERS, WEBHOOK_ENV, Plan, fill_placeholders
+from wizard.session import Session
 from wizard.steps.armsupport import failures, known
 from wizard.steps.base import Check, Context, Description, Event, Result, Step, StepFailed
 from wizard.steps.podwatch import PodReporter, container, describe, env_of, meta, uid
@@ -84,7 +86,7 @@ class DeployStep(Step):
         k, w = ctx.plan.kubernetes, ctx.plan.workload
         client_id = known(ctx, "identity", "client_id") or "<identity client ID>"
         identity_tenant = known(ctx, "identity", "tenant_id")
-        cross = _cross_tenant(ctx)
+        cross = _cross_tenant(ctx.session)
         tenant_words = (" Because the identity lives in another tenant, its tenant ID is written on the "
                         "ServiceAccount and as an explicit AZURE_TENANT_ID on the pod." if cross else "")
         summary = (f"Create namespace {k.namespace} if missing; create or annotate ServiceAccount "
@@ -106,7 +108,7 @@ class DeployStep(Step):
         except StepFailed:
             manifest = {}
         if manifest:
-            commands.append("kubectl create -f - <<'EOF'\n" + _yaml(manifest) + "EOF")
+            commands.append("kubectl create -f - <<'EOF'\n" + to_yaml(manifest) + "EOF")
         return Description(summary, commands)
 
     # -- check ------------------------------------------------------------------------------------------------
@@ -191,45 +193,7 @@ class DeployStep(Step):
     # -- helpers ----------------------------------------------------------------------------------------------
 
     def _desired(self, ctx: Context, strict: bool = True) -> Desired:
-        """The ServiceAccount annotations and pod manifest the plan asks for, with the identity's real values."""
-        k, w = ctx.plan.kubernetes, ctx.plan.workload
-        lookup = ctx.value if strict else (lambda step, key: known(ctx, step, key) or f"<{step} {key}>")
-        client_id = lookup("identity", "client_id")
-        identity_tenant = lookup("identity", "tenant_id")
-        cross = _cross_tenant(ctx)
-        annotations = {CLIENT_ID_ANNOTATION: client_id}
-        if cross:
-            annotations[TENANT_ID_ANNOTATION] = identity_tenant
-
-        env: list[dict[str, str]] = []
-        values = _placeholder_values(ctx)
-        for key, raw in w.env.items():
-            value = fill_placeholders(raw, values)
-            if strict and "${" in value:
-                raise StepFailed(Diagnosis(
-                    "PlaceholderUnresolved", "A workload env value cannot be filled in",
-                    f"workload.env.{key} = {raw!r} needs values the identity and cluster steps find; they have not "
-                    "run (or did not record them).", "Run the identity and cluster steps first.", "identity"))
-            env.append({"name": key, "value": value})
-        if kind_of(w.image) == "probe":
-            env.append({"name": PROBE_RESOURCE_ENV, "value": w.probe_resource or _first_scope(ctx, strict)})
-        if cross:
-            env.append({"name": "AZURE_TENANT_ID", "value": identity_tenant})
-        app: Obj = {"name": CONTAINER, "image": w.image}
-        if kind_of(w.image) == "probe":
-            app["command"] = list(PROBE_COMMAND)
-        if env:
-            app["env"] = env
-        manifest: Obj = {
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": w.pod, "namespace": k.namespace,
-                         "labels": {USE_LABEL: "true", MANAGED_BY_LABEL: MANAGED_BY_VALUE},
-                         "annotations": {SESSION_ANNOTATION: ctx.session.name}},
-            "spec": {"serviceAccountName": k.service_account, "restartPolicy": restart_policy(w.image),
-                     "containers": [app]},
-        }
-        return Desired(k.namespace, k.service_account, w.pod, client_id, identity_tenant, cross, annotations,
-                       manifest)
+        return desired(ctx.plan, ctx.session, strict)
 
     def _converge_pod(self, ctx: Context, kube: Kube, desired: Desired) -> tuple[Obj, bool]:
         """The pod as the API server holds it, and whether this call created it: an up-to-date pod is kept, a
@@ -302,36 +266,98 @@ class DeployStep(Step):
                 "not mutated: the workload identity webhook is not running or not registered on the cluster.")
 
 
-def _cross_tenant(ctx: Context) -> bool:
-    identity_tenant = known(ctx, "identity", "tenant_id") or known(ctx, "login", "identity_tenant_id")
-    cluster_tenant = known(ctx, "login", "cluster_tenant_id")
+def desired(plan: Plan, session: Session, strict: bool = True) -> Desired:
+    """The ServiceAccount annotations and pod manifest the plan asks for, with the identity's real values.
+
+    Pure (the plan and the session's recorded observations, no cloud call), so `wi-wizard export` writes exactly
+    the objects this step applies. Strict: a missing observation fails as a step-order problem; otherwise it is
+    shown as `<step key>`."""
+    k, w = plan.kubernetes, plan.workload
+
+    def lookup(step: str, key: str) -> str:
+        found = _seen(session, step, key)
+        if found:
+            return found
+        if strict:
+            raise StepFailed(Diagnosis("StepOrder", f"The {step} step has not run",
+                                       f"This step needs {key!r}, which the {step} step finds.",
+                                       f"Run the {step} step first.", step))
+        return f"<{step} {key}>"
+
+    client_id = lookup("identity", "client_id")
+    identity_tenant = lookup("identity", "tenant_id")
+    cross = _cross_tenant(session)
+    annotations = {CLIENT_ID_ANNOTATION: client_id}
+    if cross:
+        annotations[TENANT_ID_ANNOTATION] = identity_tenant
+
+    env: list[dict[str, str]] = []
+    values = _placeholder_values(plan, session)
+    for key, raw in w.env.items():
+        value = fill_placeholders(raw, values)
+        if strict and "${" in value:
+            raise StepFailed(Diagnosis(
+                "PlaceholderUnresolved", "A workload env value cannot be filled in",
+                f"workload.env.{key} = {raw!r} needs values the identity and cluster steps find; they have not "
+                "run (or did not record them).", "Run the identity and cluster steps first.", "identity"))
+        env.append({"name": key, "value": value})
+    if kind_of(w.image) == "probe":
+        env.append({"name": PROBE_RESOURCE_ENV, "value": w.probe_resource or _first_scope(session, strict, lookup)})
+    if cross:
+        env.append({"name": "AZURE_TENANT_ID", "value": identity_tenant})
+    app: Obj = {"name": CONTAINER, "image": w.image}
+    if kind_of(w.image) == "probe":
+        app["command"] = list(PROBE_COMMAND)
+    if env:
+        app["env"] = env
+    manifest: Obj = {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": w.pod, "namespace": k.namespace,
+                     "labels": {USE_LABEL: "true", MANAGED_BY_LABEL: MANAGED_BY_VALUE},
+                     "annotations": {SESSION_ANNOTATION: session.name}},
+        "spec": {"serviceAccountName": k.service_account, "restartPolicy": restart_policy(w.image),
+                 "containers": [app]},
+    }
+    return Desired(k.namespace, k.service_account, w.pod, client_id, identity_tenant, cross, annotations,
+                   manifest)
+
+
+def _seen(session: Session, step: str, key: str) -> str | None:
+    """An observation an earlier step recorded, or None (`known` without a Context)."""
+    outcome = session.outcomes.get(step)
+    return outcome.values.get(key) if outcome is not None else None
+
+
+def _cross_tenant(session: Session) -> bool:
+    identity_tenant = _seen(session, "identity", "tenant_id") or _seen(session, "login", "identity_tenant_id")
+    cluster_tenant = _seen(session, "login", "cluster_tenant_id")
     if identity_tenant and cluster_tenant:
         return identity_tenant.lower() != cluster_tenant.lower()
-    return known(ctx, "login", "same_tenant") == "false"
+    return _seen(session, "login", "same_tenant") == "false"
 
 
-def _placeholder_values(ctx: Context) -> dict[str, str]:
+def _placeholder_values(plan: Plan, session: Session) -> dict[str, str]:
     """`${identity.subscription_id}` and friends, from what the identity and cluster steps observed."""
     found: dict[str, str] = {}
     for placeholder in PLACEHOLDERS:
         step, key = placeholder.split(".", 1)
         if placeholder == "identity.resource_group":
-            group_id = known(ctx, "identity", "resource_group_id")
-            value = group_id.rsplit("/", 1)[-1] if group_id else ctx.plan.identity.resource_group
+            group_id = _seen(session, "identity", "resource_group_id")
+            value = group_id.rsplit("/", 1)[-1] if group_id else plan.identity.resource_group
         else:
-            value = known(ctx, step, key) or ""
+            value = _seen(session, step, key) or ""
         if value:
             found[placeholder] = value
     return found
 
 
-def _first_scope(ctx: Context, strict: bool) -> str:
+def _first_scope(session: Session, strict: bool, lookup: Callable[[str, str], str]) -> str:
     """The probe's default target: the first role's resolved scope (what its role assignment allows reading)."""
-    scopes = known(ctx, "role", "scopes")
+    scopes = _seen(session, "role", "scopes")
     if scopes:
         return scopes.splitlines()[0]
     if strict:
-        return ctx.value("role", "scopes")  # raises the step-order failure
+        return lookup("role", "scopes")  # raises the step-order failure
     return "<the first role's scope>"
 
 
@@ -416,7 +442,8 @@ def _values(desired: Desired, pod: Obj) -> dict[str, str]:
             "tenant_env": env.get("AZURE_TENANT_ID", "")}
 
 
-def _yaml(manifest: Obj) -> str:
+def to_yaml(manifest: Obj) -> str:
+    """A manifest as YAML in the order its keys were written (the step's description and `export` show it)."""
     import yaml
 
     return str(yaml.safe_dump(json.loads(json.dumps(manifest)), sort_keys=False, width=120))

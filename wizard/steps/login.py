@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from wizard import names
 from wizard.azure import credentials
-from wizard.diagnose import Diagnosis
+from wizard.diagnose import Diagnosis, diagnose
 from wizard.session import Login
 from wizard.steps.base import SIDES, Check, Context, Description, Event, Result, Side, Step, StepFailed
 
@@ -79,7 +79,7 @@ class LoginStep(Step):
         except StepFailed:
             raise
         except Exception as exc:  # an SDK error (AADSTS…): the diagnosis table knows them
-            raise _login_failure(self.fail(exc)) from None
+            raise StepFailed(sign_in_diagnosis(exc)) from None
         values = self._values(ctx)
         accounts = {ctx.session.logins[side].account for side in SIDES}
         return Result(f"Signed in as {' and '.join(sorted(accounts))}", values)
@@ -116,15 +116,23 @@ class LoginStep(Step):
         if side == "identity" and shared and shared.method == method and shared.tenant_id == tenant_id \
                 and other in ctx.credentials:
             ctx.credentials[side] = ctx.credentials[other]
-            ctx.session.logins[side] = Login(method, tenant_id, shared.account)
+            ctx.session.logins[side] = Login(method, tenant_id, shared.account, dict(shared.authentication_record))
             return
         ctx.report(Event(self.name, f"Signing in to {_LABELS[side]} {tenant_id} with {_HOW[method]}…", "progress"))
-        credential: TokenCredential = credentials.build_credential(
-            ctx.cloud, method, tenant_id, prompt=ctx.logins.device_code_prompt)
-        account = credentials.sign_in(credential, tenant_id, method)
+        # The account signed in before (a resumed session): its tokens may still be in the OS's encrypted cache.
+        saved = known.authentication_record if known and known.method == method else {}
+        signed = credentials.login(ctx.cloud, method, tenant_id, prompt=ctx.logins.device_code_prompt, saved=saved)
+        # Said as information, not a warning: nothing is wrong with this run (and `doctor` warns about it).
+        if signed.cache_problem and not ctx.cache.get("token-cache-warned"):
+            ctx.cache["token-cache-warned"] = True
+            ctx.report(Event(self.name, "No OS keyring here: you will be asked to sign in again on resume (tokens "
+                             "stay in memory; they are never written to disk unencrypted). "
+                             f"Cause: {signed.cache_problem}"))
+        credential: TokenCredential = signed.credential
         ctx.credentials[side] = credential
-        ctx.session.logins[side] = Login(method, tenant_id, account.name)
-        ctx.report(Event(self.name, f"Signed in to {_LABELS[side]} as {account.name}"))
+        ctx.session.logins[side] = Login(method, tenant_id, signed.account.name, dict(signed.record))
+        how = "" if signed.prompted else " (from the token cache, no prompt)"
+        ctx.report(Event(self.name, f"Signed in to {_LABELS[side]} as {signed.account.name}{how}"))
 
     def _values(self, ctx: Context) -> dict[str, str]:
         cluster, identity = ctx.session.logins["cluster"], ctx.session.logins["identity"]
@@ -146,15 +154,36 @@ _AT_SIGN_IN = {
     "AADSTS7000215": ("Invalid client secret",
                       "The service principal's secret was refused: it is wrong, expired, or belongs to another app.",
                       "Check AZURE_CLIENT_SECRET (the secret's value, not its ID) and AZURE_CLIENT_ID."),
+    # The operator's own sign-in, where the table's general wording would leave the person guessing what to do.
+    "AADSTS50020": ("Account not in that tenant",
+                    "The account that signed in is neither a member nor a guest of this tenant, so Entra refuses it "
+                    "there (common when one person signs in to both tenants with the account of one).",
+                    "Sign in to this side with an account of this tenant (choose it at the prompt, or `az login "
+                    "--tenant <tenant>` with that account), or have an admin of the tenant invite yours as a guest "
+                    "(a guest can sign in, but creating identities and role assignments there needs roles granted "
+                    "to the guest in that tenant)."),
+    "AADSTS50076": ("Multi-factor authentication required",
+                    "The tenant requires MFA for this sign-in, and the login used cannot perform it (a cached or "
+                    "refreshed token, or an Azure CLI login made before the policy applied).",
+                    "Sign in again interactively so MFA can be done: choose device-code or browser for this side "
+                    "(or run `az login --tenant <tenant>` again), then re-run the login step."),
+    "AADSTS65001": ("Consent required",
+                    "The sign-in application (the Azure CLI's public client, which wi-wizard's interactive logins "
+                    "use) has not been consented to in this tenant, and users may not consent themselves.",
+                    "Ask an administrator of the tenant to grant consent to 'Microsoft Azure CLI' (04b07795-8ddb-"
+                    "461a-bbee-02f9e1bf7b46), or sign in with a service principal registered in the tenant."),
 }
 
 
-def _login_failure(failed: StepFailed) -> StepFailed:
-    found = failed.diagnosis
-    if found.code not in _AT_SIGN_IN:
-        return failed
-    title, cause, fix = _AT_SIGN_IN[found.code]
-    return StepFailed(Diagnosis(found.code, title, cause, fix, "login", found.detail))
+def sign_in_diagnosis(error: BaseException | str) -> Diagnosis:
+    """The diagnosis of a failed sign-in: the shared table, with the sign-in wording for the codes above."""
+    found = diagnose(error, LoginStep.name)
+    # The table groups MFA with the other Conditional Access refusals; at sign-in MFA has its own remedy.
+    code = "AADSTS50076" if "AADSTS50076" in found.detail else found.code
+    if code not in _AT_SIGN_IN:
+        return found
+    title, cause, fix = _AT_SIGN_IN[code]
+    return Diagnosis(code, title, cause, fix, "login", found.detail)
 
 
 def _command(method: str, known: Login | None, tenant: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from wizard.crashpoint import crash_point
 from wizard.diagnose import Diagnosis, diagnose, redact
 from wizard.kube.client import Kube, KubeError
 from wizard.steps.armsupport import failures, known
@@ -132,6 +133,7 @@ class LogsStep(Step):
                 raise StepFailed(diagnose(f"{state[0]}: {state[1]}", self.name))
             if started(pod):
                 return pod
+            crash_point("starting:logs")  # the pod exists, its container does not run yet
             status = pod.get("status") or {}
             if status.get("phase") in ("Failed", "Succeeded"):  # ended before any container ran (evicted…)
                 raise StepFailed(diagnose(f"pod {ns}/{name} {status.get('phase')} without running: "
@@ -176,6 +178,7 @@ class LogsStep(Step):
         try:
             for line in kube.stream_logs(ns, name, CONTAINER, follow=True, idle_timeout=limit + _IDLE_MARGIN):
                 ctx.report(Event(self.name, redact(line), "log"))
+                crash_point("streaming:logs")  # a line shown, the verdict not yet read
                 verdict = judge.feed(line)
                 if verdict is not None:
                     if not verdict.proven and judge.kind == "probe":

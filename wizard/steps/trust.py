@@ -10,7 +10,9 @@ in tenant B and may do what the first role grants — link by link, so a failure
 The exchange is the real one (azure-identity's ClientAssertionCredential, as the pod's SDK will do it). Entra
 answers AADSTS70021 for a while after a credential is created, and ARM 403 for a while after a role assignment:
 both are waited out visibly (`ctx.wait`) when the credentials themselves are right — the identity's federated
-credentials are read first, so a real mismatch fails at once with exactly what differs instead of waiting.
+credentials are read first, so a real mismatch fails at once with exactly what differs instead of waiting; and on
+the first 403 the role step's assignments are read, so a role whose scope does not cover the read (e.g. a resource
+group when the workload reads the subscription) fails at once too.
 """
 
 from __future__ import annotations
@@ -331,6 +333,15 @@ class TrustStep(Step):
                 break
             except HttpResponseError as exc:
                 found = diagnose(exc, "role")
+                if exc.status_code == 403 and not waited and (elsewhere := self._uncovered(ctx, scope)):
+                    raise links.failed("role", Diagnosis(
+                        "RoleScopeNotCovered", "The identity's role does not cover what it reads",
+                        f"Signed in as the identity, GET {scope} was refused (403). The role step's assignments "
+                        f"are in place, at {elsewhere}, and none of them applies at {scope}: waiting for "
+                        "propagation would not help.",
+                        "Assign the role at that scope or one above it (the role step: a wider scope), or point "
+                        "workload.probe_resource at a resource inside the role's scope.", "role",
+                        found.detail)) from None
                 if exc.status_code == 403 and found.code == "AuthorizationFailed" and waited + delay <= budget:
                     ctx.wait(self.name, delay, "The role assignment has not taken effect yet (ARM 403, RBAC "
                                                "propagation takes up to 10 minutes): retrying")
@@ -369,6 +380,27 @@ class TrustStep(Step):
         outcome = ctx.session.outcomes.get("role")
         scopes = (outcome.values.get("scopes") if outcome else "") or ""
         return scopes.splitlines()[0] if scopes else ""
+
+    def _uncovered(self, ctx: Context, scope: str) -> str | None:
+        """Where the role step's assignments are, when they all exist and none applies at `scope` (the read will
+        be refused however long one waits); None when one covers it, one is missing (deleted, or not visible yet:
+        then the 403 may be propagation) or they cannot be read. Read like the federated credentials: with the
+        operator's login, before waiting."""
+        from wizard.azure.arm import Arm, scope_covers
+
+        ids = [line for line in (known(ctx, "role", "assignment_ids") or "").splitlines() if line]
+        if not ids:
+            return None
+        try:
+            roles = Arm.for_side(ctx, "identity").roles(ctx.value("identity", "subscription_id"))
+            found = [roles.assignment(assignment_id) for assignment_id in ids]
+        except (StepFailed, Cancelled):
+            raise
+        except Exception:  # e.g. the operator may not read them: not a reason to fail the check
+            return None
+        if any(a is None for a in found) or any(scope_covers(a.scope, scope) for a in found if a is not None):
+            return None
+        return ", ".join(sorted({a.scope for a in found if a is not None}))
 
     def _credentials_match(self, ctx: Context, claims: dict[str, Any]) -> tuple[bool | None, str | None]:
         """Whether one of the identity's federated credentials (read from ARM) matches the token: (True, None);

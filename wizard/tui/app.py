@@ -8,6 +8,7 @@ azure/kubernetes are only imported by the steps, never on the first frame's path
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from wizard.plan import Plan
 from wizard.session import Session, SessionError, SessionStore, Target
 from wizard.steps.base import Context, Description, Event, LoginOptions, StepFailed
 from wizard.target import Cloud
+from wizard.tui.commands import WizardCommands
 from wizard.tui.messages import EngineEvent, StepFinished
 
 # Steps with a screen of their own ("module:Class", built like StepScreen); the others use the generic StepScreen.
@@ -31,6 +33,11 @@ STEP_SCREENS: dict[str, str] = {
     "trust": "wizard.tui.screens.trust:TrustScreen",
 }
 STEP_SCREENS["logs"] = "wizard.tui.screens.logs:LogsScreen"
+STEP_SCREENS["login"] = "wizard.tui.screens.login:LoginScreen"
+STEP_SCREENS["cluster"] = "wizard.tui.screens.cluster:ClusterScreen"
+STEP_SCREENS["identity"] = "wizard.tui.screens.identity:IdentityScreen"
+STEP_SCREENS["role"] = "wizard.tui.screens.role:RoleScreen"
+STEP_SCREENS["deploy"] = "wizard.tui.screens.deploy:DeployScreen"
 
 T = TypeVar("T")
 
@@ -53,6 +60,7 @@ class WizardApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "wi-wizard"
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    COMMANDS = App.COMMANDS | {WizardCommands}
 
     def __init__(self, *, store: SessionStore, cloud: Callable[[], Cloud], target_label: str,
                  default_plan: str = "", resume: str | None = None) -> None:
@@ -65,6 +73,7 @@ class WizardApp(App[int]):
         self.cloud: Cloud | None = None
         self.engine: object | None = None
         self._ui_thread = threading.get_ident()
+        self._held: contextlib.ExitStack | None = None  # the open session's lock
 
     def on_mount(self) -> None:
         from wizard.tui.screens.welcome import WelcomeScreen
@@ -77,8 +86,10 @@ class WizardApp(App[int]):
 
     def open_new(self, name: str, plan: Plan) -> None:
         try:
+            self._lock(name)
             session = self.store.load(name) if self.store.exists(name) else Session(name, plan)
         except SessionError as exc:
+            self._release()
             self.notify(str(exc), severity="error", markup=False, timeout=10)
             return
         session.plan = plan
@@ -86,11 +97,29 @@ class WizardApp(App[int]):
 
     def open_existing(self, name: str) -> None:
         try:
+            self._lock(name)
             session = self.store.load(name)
         except SessionError as exc:
+            self._release()
             self.notify(str(exc), severity="error", markup=False, timeout=10)
             return
         self._start(session)
+
+    def _lock(self, name: str) -> None:
+        """Hold the session's lock while it is open here, taken before it is read: another wi-wizard (screens or
+        headless) is refused with this process's PID instead of writing the same file. Raises SessionError."""
+        self._release()
+        held = contextlib.ExitStack()
+        held.enter_context(self.store.locked(name))
+        self._held = held
+
+    def _release(self) -> None:
+        if self._held is not None:
+            self._held.close()
+            self._held = None
+
+    def on_unmount(self) -> None:
+        self._release()
 
     @work(thread=True, exclusive=True, group="cloud", exit_on_error=False, description="Connecting")
     def _start(self, session: Session) -> None:
@@ -105,7 +134,29 @@ class WizardApp(App[int]):
         engine.flow.listeners.append(lambda old, new: self._ui(self.show_state))
         engine.save()
         self.engine = engine
+        self._sign_in_again(engine)
         self.call_from_thread(self.show_state)
+
+    def _sign_in_again(self, engine: Any) -> None:
+        """A resumed session that had signed in signs in again before its screen shows (credentials are never
+        saved), so the step it stopped at runs as it would have. A failure is explained; the login step fixes it."""
+        login = engine.session.outcomes.get("login")
+        if engine.flow.state == "login" or login is None or login.status != "done":
+            return
+        try:
+            engine.run_step("login")
+        except StepFailed as exc:
+            d = exc.diagnosis
+            self.call_from_thread(self.notify, f"{d.title}: {d.cause} {d.fix}", title="Could not sign in again",
+                                  severity="error", markup=False, timeout=30)
+        finally:
+            self.call_from_thread(self._close_device_code)
+
+    def _close_device_code(self) -> None:
+        from wizard.tui.screens.device_code import DeviceCodeModal
+
+        if isinstance(self.screen, DeviceCodeModal):  # it closes itself only when a login screen's run ends
+            self.screen.close()
 
     # -- running steps --------------------------------------------------------------------------------------
 
@@ -214,6 +265,74 @@ class WizardApp(App[int]):
         assert step is not None
         description = engine.step(step).describe(engine.ctx)
         self.switch_screen(_screen_class(step)(engine.session, step, description, self.target_label, detail))
+
+    # -- the summary's actions: export and tear down --------------------------------------------------------
+
+    def export(self, fmt: str | None = None) -> None:
+        """Export the session's set-up (the modal picks the format and the file, then writes it)."""
+        from pathlib import Path
+
+        from wizard.engine import Engine
+        from wizard.tui.screens.export_modal import ExportModal
+
+        if not isinstance(self.engine, Engine):
+            self.notify("Start or resume a session first.", markup=False)
+            return
+
+        def written(path: Path | None) -> None:
+            if path is not None:
+                self.notify(f"Wrote {path}", title="Exported", markup=False, timeout=10)
+
+        self.push_screen(ExportModal(self.engine.session, fmt), written)
+
+    @work(thread=True, exclusive=True, group="engine", exit_on_error=False, description="Previewing the tear-down")
+    def teardown(self) -> None:
+        """Sign in (credentials are never saved), read what is left of what the session created, and ask."""
+        from wizard import teardown
+        from wizard.engine import Engine
+        from wizard.tui.screens.teardown_modal import TeardownModal
+
+        engine = self.engine
+        if not isinstance(engine, Engine):
+            self._ui(lambda: self.notify("Start or resume a session first.", markup=False))
+            return
+        try:
+            engine.run_step("login")
+        except StepFailed as exc:
+            d = exc.diagnosis
+            self.call_from_thread(self.notify, f"{d.title}: {d.cause} {d.fix}", title="Cannot tear down",
+                                  severity="error", markup=False, timeout=30)
+            return
+        finally:
+            self.call_from_thread(self._close_device_code)
+        items = teardown.preview(engine.ctx)
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self.run_teardown(items)
+
+        self.call_from_thread(self.push_screen, TeardownModal(items), answered)
+
+    @work(thread=True, exclusive=True, group="engine", exit_on_error=False, description="Tearing down")
+    def run_teardown(self, items: list[Any]) -> None:
+        """Delete what the preview listed (progress reaches the screen as engine events), then show the result."""
+        from wizard import teardown
+        from wizard.engine import Engine
+
+        engine = self.engine
+        assert isinstance(engine, Engine)
+        result = teardown.run(engine.ctx, items, self._report)
+        engine.save()  # the session records what is gone (and goes back to its start when anything was)
+
+        def show() -> None:
+            from wizard.tui.screens.done import DoneScreen, teardown_text
+
+            if isinstance(self.screen, DoneScreen):
+                self.screen.show_teardown_result(result)
+            else:
+                self.notify(teardown_text(result), title="Tear-down", markup=False, timeout=20)
+
+        self.call_from_thread(show)
 
     # -- from worker threads --------------------------------------------------------------------------------
 

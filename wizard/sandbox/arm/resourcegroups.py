@@ -104,6 +104,19 @@ async def list_groups(call: Call, sid: str) -> web.Response:
     return paging.page(call, [armstore.public(b) for b in groups])
 
 
+async def list_resources(call: Call, sid: str, name: str) -> web.Response:
+    """`GET …/resourceGroups/{rg}/resources` (`az resource list -g`): the group's top-level resources, as ARM lists
+    them: no child resources (federated credentials) and no extension resources (role assignments)."""
+    rbac.require(call, f"{_ACTION}/resources/read", rg_id(sid, name))
+    group = require(call.world, sid, name)
+    depth = len([p for p in group["id"].split("/") if p]) + 4  # …/providers/{namespace}/{type}/{name}
+    found = sorted((b for b in armstore.under(call.world, group["id"])
+                    if len([p for p in b["id"].split("/") if p]) == depth
+                    and b["id"].split("/")[6].lower() != "microsoft.authorization"),
+                   key=lambda b: b["id"].lower())
+    return paging.page(call, [{k: v for k, v in armstore.public(b).items() if k != "properties"} for b in found])
+
+
 async def handle_group(call: Call, sid: str, name: str) -> web.StreamResponse:
     scope = call.path
     verb = {"GET": "read", "HEAD": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}.get(call.method)

@@ -102,6 +102,9 @@ async def dispatch(call: Call) -> web.StreamResponse:
             return await resourcegroups.list_groups(call, sid)
         if len(rest) == 2 and rest[0] == "resourcegroups":
             return await resourcegroups.handle_group(call, sid, call.segments[3])
+        if len(rest) == 3 and rest[0] == "resourcegroups" and rest[2] == "resources":
+            _only(call, "GET")
+            return await resourcegroups.list_resources(call, sid, call.segments[3])
         if len(rest) == 2 and rest[0] == "operationresults":
             _only(call, "GET")
             rbac.require(call, "Microsoft.Resources/subscriptions/operationresults/read", f"/subscriptions/{sid}")

@@ -15,6 +15,7 @@ import hashlib
 KNOWN_IMAGES: tuple[tuple[str, str], ...] = (
     ("ttl.sh/wi-demo", "quota_reader"),
     ("mcr.microsoft.com/azure-cli", "probe"),
+    ("wi-wizard/log-burst", "log_burst"),  # a benchmark's chatty pod (benchmarks/logs.py)
 )
 
 

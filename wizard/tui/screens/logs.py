@@ -53,7 +53,8 @@ class LogsScreen(StepScreen):
                 yield Static("", id="step-status", markup=False)
                 yield Static("", id="logs-verdict", markup=False)
                 yield Static("", id="logs-evidence", markup=False)
-                yield LogView(max_lines=MAX_LOG_LINES, id="pod-log")
+                self._view = LogView(max_lines=MAX_LOG_LINES, id="pod-log")  # kept: a chatty pod sends many lines
+                yield self._view
             else:
                 yield widget
 
@@ -67,7 +68,11 @@ class LogsScreen(StepScreen):
         message.prevent_default()  # the step screen's handler writes to the `#events` log this screen replaced
         event = message.event
         if event.kind == "log":
-            self.query_one(LogView).add(event.message)
+            # Handled here for good: without stop() every line would bubble on to the app and be dispatched a
+            # second time there (no handler, but the dispatch costs as much as handling it). One event may carry
+            # several lines joined by "\n" (a reporter that batches them).
+            message.stop()
+            self._view.add_text(event.message)
             return
         self.query_one("#step-status", Static).update(status_text(event))
         self.query_one(StepRail).refresh_from(self.session)

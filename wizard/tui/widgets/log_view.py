@@ -37,9 +37,20 @@ DEFAULT_MAX_LINES = 5000
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+# The same characters but the newline, for lines joined by "\n".
+_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def plain(line: str) -> str:
     """A log line as it is kept and shown: tabs expanded, control characters replaced by U+FFFD."""
     return _CONTROL.sub("\ufffd", line.expandtabs())
+
+
+def plain_lines(text: str) -> list[str]:
+    """Lines joined by "\n", each as `plain` makes it: one tab expansion and one regex pass for all of them (on a
+    chatty pod's short lines the per-line calls cost more than the work itself). Tab stops restart at each line,
+    as expandtabs restarts its column at every newline."""
+    return _CONTROL_BUT_NEWLINE.sub("\ufffd", text.expandtabs()).split("\n")
 
 
 class MatchHighlighter(Highlighter):
@@ -92,8 +103,16 @@ class LogView(Vertical, can_focus=False):
     # -- lines in -------------------------------------------------------------------------------------------
 
     def add(self, line: str) -> None:
-        """Queue one line; it is written with the next batch."""
+        """Queue one line (a "\n" in it is shown, not split); it is written with the next batch."""
         self._pending.append(plain(line))
+        self._schedule()
+
+    def add_text(self, text: str) -> None:
+        """Queue the lines of `text` (lines joined by "\n": a reporter may hand over many in one message)."""
+        self._pending.extend(plain_lines(text))
+        self._schedule()
+
+    def _schedule(self) -> None:
         if self._timer is None:
             self._timer = self.set_timer(BATCH_SECONDS, self.flush)
 
