@@ -270,33 +270,34 @@ class SessionStore:
             raise SessionError(f"no session {name!r}: {problem}")
         paths.private_dir(self.directory)
         lock = self.directory / f"{name}.lock"
-        for _ in range(2):
-            try:
-                fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                # Judged and removed under the store's guard: two processes finding the same stale lock must not
-                # both take it (the second would otherwise delete the lock the first just made, and both hold).
-                with _guard(self.directory):
+        # The whole take-over happens under the store's guard: judging a lock stale, removing it and creating ours
+        # is one step for every process, so none can remove a lock another has just made (and both hold).
+        with _guard(self.directory):
+            for _ in range(2):
+                try:
+                    fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                except FileExistsError:
                     owner = _lock_owner(lock)
                     if owner is not None and _alive(owner):
                         raise SessionError(f"session {name!r} is open in another wi-wizard (pid {owner}); "
                                            "close that one first") from None
-                    if owner is None and lock.exists() and _younger_than(lock, LOCK_GRACE_SECONDS):
-                        # Created by O_EXCL an instant ago, its pid not written yet: held, not stale.
+                    if owner is None and _younger_than(lock, LOCK_GRACE_SECONDS):
+                        # An older wi-wizard creates the file before writing its pid: held, not stale.
                         raise SessionError(f"session {name!r} is being opened by another wi-wizard; "
                                            "close that one first") from None
-                    lock.unlink(missing_ok=True)  # stale: its owner is gone (or it was just released)
-                continue
-            with os.fdopen(fd, "w") as handle:
-                handle.write(str(os.getpid()))
-            break
-        else:
-            raise SessionError(f"could not lock session {name!r} ({lock})")
+                    lock.unlink(missing_ok=True)  # stale: its owner is gone
+                    continue
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(str(os.getpid()))
+                break
+            else:
+                raise SessionError(f"could not lock session {name!r} ({lock})")
         try:
             yield
         finally:
-            if _lock_owner(lock) == os.getpid():  # never remove a lock another process took over
-                lock.unlink(missing_ok=True)
+            with _guard(self.directory):
+                if _lock_owner(lock) == os.getpid():  # never remove a lock another process took over
+                    lock.unlink(missing_ok=True)
 
 
 LOCK_GRACE_SECONDS = 5.0
