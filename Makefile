@@ -5,6 +5,9 @@
 #   make test      lint + type check + the whole test suite, in parallel
 #   make lint      ruff + mypy only
 #   make screenshots  regenerate the snapshot-tested screen states into screenshots/
+#   make bench     the benchmarks, as ratios against baselines measured in the same run (benchmarks/results.md);
+#                  ARGS='--quick', or benchmark names and --runs N
+#   make matrix    the full crash-and-resume matrix (CI runs a sample of its points)
 #   make sandbox   the sandbox in the foreground; pass options with ARGS, e.g. make sandbox ARGS='--faults throttle'
 #   make clean     remove the venv and caches (the sandbox state under $WI_WIZARD_HOME stays)
 
@@ -14,7 +17,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: run test lint sandbox clean setup screenshots
+.PHONY: run test lint sandbox clean setup screenshots bench matrix
 
 run: $(STAMP)
 	$(BIN)/wi-wizard --sandbox
@@ -32,6 +35,12 @@ screenshots: $(STAMP)
 	$(BIN)/pytest -q tests/tui -k snapshots
 	rm -f screenshots/*.svg
 	for f in tests/tui/__snapshots__/*/*.svg; do cp "$$f" screenshots/; done
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(ARGS)
+
+matrix: $(STAMP)
+	WI_WIZARD_FULL_MATRIX=1 $(BIN)/pytest -n auto tests/engine/test_crash_safety.py
 
 sandbox: $(STAMP)
 	$(BIN)/wi-wizard sandbox serve $(ARGS)

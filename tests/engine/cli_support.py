@@ -13,10 +13,15 @@ import os
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests.conftest import fast_settings
 from wizard.sandbox import Sandbox
 from wizard.sandbox.world import RequestRecord, World
 
@@ -41,6 +46,35 @@ def wizard(*args: str | Path, timeout: float = 240, env: dict[str, str] | None =
 def apply(box: Sandbox, plan: Path, *args: str, env: dict[str, str] | None = None) \
         -> subprocess.CompletedProcess[str]:
     return wizard("apply", plan, "--sandbox-endpoints", endpoints(box), *args, env=env)
+
+
+@contextmanager
+def applied_world(factory: pytest.TempPathFactory, name: str, plan: Path | Callable[[Sandbox, Path], Path],
+                  session: str) -> Iterator[tuple[Sandbox, Path]]:
+    """A private sandbox on which `wi-wizard apply` of `plan` (or of the plan `plan(box, home)` prepares, after
+    setting the world up) succeeded as `session`, and the WI_WIZARD_HOME holding that session: for module fixtures
+    whose tests only read the finished world."""
+    box = Sandbox(factory.mktemp(f"{name}-world"), settings=fast_settings())
+    box.start()
+    try:
+        home = factory.mktemp(f"{name}-home")
+        plan_file = plan if isinstance(plan, Path) else plan(box, home)
+        run = apply(box, plan_file, "--session", session,
+                    env={"WI_WIZARD_HOME": str(home), "KUBECACHEDIR": str(home / "kubecache")})
+        assert run.returncode == 0, run.stdout + run.stderr
+        yield box, home
+    finally:
+        box.stop()
+
+
+def kubectl(box: Sandbox, *args: str, stdin: str | None = None, context: str = "aks-wi-demo") -> str:
+    """kubectl on one of the sandbox's clusters (its stdout); the discovery cache goes to the sandbox's state dir
+    (module fixtures run before the per-test isolation of KUBECACHEDIR)."""
+    result = subprocess.run([os.environ.get("KUBECTL", "kubectl"), "--kubeconfig", box.kubeconfig, "--context",
+                             context, *args], input=stdin, capture_output=True, text=True, timeout=60, check=False,
+                            env={**os.environ, "KUBECACHEDIR": str(Path(box.state_dir) / "kubecache")})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def endpoints(box: Sandbox) -> Path:

@@ -20,14 +20,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import fast_settings
-from tests.engine.cli_support import ROOT, SEED_PLAN, apply
+from tests.engine.cli_support import ROOT, SEED_PLAN, applied_world, kubectl
 from wizard import export
 from wizard.export.hcl import Attr, Block, Map, document, string
 from wizard.sandbox import Sandbox
 from wizard.session import Session, SessionStore
 
-KUBECTL = os.environ.get("KUBECTL", "kubectl")
 SESSION = "seed-export"
 
 
@@ -47,26 +45,8 @@ class Seeded:
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
-    box = Sandbox(tmp_path_factory.mktemp("export-world"), settings=fast_settings())
-    box.start()
-    try:
-        home = tmp_path_factory.mktemp("export-home")
-        run = apply(box, SEED_PLAN, "--session", SESSION,
-                    env={"WI_WIZARD_HOME": str(home), "KUBECACHEDIR": str(home / "kubecache")})
-        assert run.returncode == 0, run.stdout + run.stderr
+    with applied_world(tmp_path_factory, "export", SEED_PLAN, SESSION) as (box, home):
         yield Seeded(box, home, SessionStore(home / "sessions").load(SESSION))
-    finally:
-        box.stop()
-
-
-def kubectl(box: Sandbox, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """kubectl on the sandbox's seed cluster; its discovery cache goes to the sandbox's state dir (module fixtures
-    run before the per-test isolation of KUBECACHEDIR)."""
-    result = subprocess.run([KUBECTL, "--kubeconfig", box.kubeconfig, "--context", "aks-wi-demo", *args],
-                            input=stdin, capture_output=True, text=True, timeout=60, check=False,
-                            env={**os.environ, "KUBECACHEDIR": str(Path(box.state_dir) / "kubecache")})
-    assert result.returncode == 0, result.stderr
-    return result
 
 
 def commands(script: str) -> list[str]:
@@ -178,15 +158,15 @@ def test_the_manifests_applied_with_kubectl_give_the_pod_and_service_account_the
     text = export.render(seeded.session, "manifests")
     docs = [d for d in yaml.safe_load_all(text) if d]
     assert [d["kind"] for d in docs] == ["ServiceAccount", "Pod"]  # default namespace: not the session's to export
-    wizard_pod = json.loads(kubectl(box, "get", "pod", pod_name, "-n", k.namespace, "-o", "json").stdout)
+    wizard_pod = json.loads(kubectl(box, "get", "pod", pod_name, "-n", k.namespace, "-o", "json"))
     wizard_account = json.loads(kubectl(box, "get", "serviceaccount", k.service_account, "-n", k.namespace,
-                                        "-o", "json").stdout)
+                                        "-o", "json"))
 
     kubectl(box, "delete", "pod", pod_name, "-n", k.namespace, "--wait")
     kubectl(box, "apply", "-f", "-", stdin=text)
-    pod = json.loads(kubectl(box, "get", "pod", pod_name, "-n", k.namespace, "-o", "json").stdout)
+    pod = json.loads(kubectl(box, "get", "pod", pod_name, "-n", k.namespace, "-o", "json"))
     account = json.loads(kubectl(box, "get", "serviceaccount", k.service_account, "-n", k.namespace,
-                                 "-o", "json").stdout)
+                                 "-o", "json"))
 
     assert pod["metadata"]["uid"] != wizard_pod["metadata"]["uid"], "a new pod was created from the export"
     for key in ("labels",):

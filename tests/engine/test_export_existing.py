@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import Env, fast_settings
-from tests.engine.cli_support import apply, seed_variant
+from tests.conftest import Env
+from tests.engine.cli_support import applied_world, kubectl, seed_variant
 from tests.engine.test_apply_cli import create_identity
 from wizard import export
 from wizard.kube.client import MANAGED_BY_LABEL, SESSION_ANNOTATION
@@ -27,7 +27,6 @@ from wizard.sandbox import Sandbox
 from wizard.session import Session, SessionStore
 from wizard.workloads import PROBE_SCRIPT
 
-KUBECTL = os.environ.get("KUBECTL", "kubectl")
 SESSION = "reuse-export"
 NAMESPACE, ACCOUNT = "team-apps", "app-sa"
 
@@ -38,36 +37,22 @@ class Reused:
     session: Session
 
 
-def kubectl(box: Sandbox, *args: str, stdin: str | None = None) -> str:
-    """kubectl on the sandbox's seed cluster; its discovery cache goes to the sandbox's state dir (module fixtures
-    run before the per-test isolation of KUBECACHEDIR)."""
-    result = subprocess.run([KUBECTL, "--kubeconfig", box.kubeconfig, "--context", "aks-wi-demo", *args],
-                            input=stdin, capture_output=True, text=True, timeout=60, check=False,
-                            env={**os.environ, "KUBECACHEDIR": str(Path(box.state_dir) / "kubecache")})
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+def _prepare(box: Sandbox, home: Path) -> Path:
+    """What existed before the session: an identity in someone else's group, their namespace and ServiceAccount."""
+    create_identity(Env(box), "rg-shared-identities", "mi-shared")
+    kubectl(box, "create", "namespace", NAMESPACE)
+    kubectl(box, "create", "serviceaccount", ACCOUNT, "-n", NAMESPACE)
+    kubectl(box, "annotate", "serviceaccount", ACCOUNT, "-n", NAMESPACE, "team.example.com/owner=apps")
+    return seed_variant(home / "reuse.toml",
+                        identity={"resource_group": "rg-shared-identities", "name": "mi-shared", "reuse": True},
+                        kubernetes={"namespace": NAMESPACE, "service_account": ACCOUNT},
+                        workload={"pod": "probe", "image": PROBE_IMAGE, "env": {}})
 
 
 @pytest.fixture(scope="module")
 def reused(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reused]:
-    box = Sandbox(tmp_path_factory.mktemp("export-existing-world"), settings=fast_settings())
-    box.start()
-    try:
-        home = tmp_path_factory.mktemp("export-existing-home")
-        create_identity(Env(box), "rg-shared-identities", "mi-shared")
-        kubectl(box, "create", "namespace", NAMESPACE)
-        kubectl(box, "create", "serviceaccount", ACCOUNT, "-n", NAMESPACE)
-        kubectl(box, "annotate", "serviceaccount", ACCOUNT, "-n", NAMESPACE, "team.example.com/owner=apps")
-        plan = seed_variant(home / "reuse.toml",
-                            identity={"resource_group": "rg-shared-identities", "name": "mi-shared", "reuse": True},
-                            kubernetes={"namespace": NAMESPACE, "service_account": ACCOUNT},
-                            workload={"pod": "probe", "image": PROBE_IMAGE, "env": {}})
-        run = apply(box, plan, "--session", SESSION,
-                    env={"WI_WIZARD_HOME": str(home), "KUBECACHEDIR": str(home / "kubecache")})
-        assert run.returncode == 0, run.stdout + run.stderr
+    with applied_world(tmp_path_factory, "export-existing", _prepare, SESSION) as (box, home):
         yield Reused(box, SessionStore(home / "sessions").load(SESSION))
-    finally:
-        box.stop()
 
 
 def test_the_script_creates_neither_the_group_nor_the_identity_and_only_annotates_the_account(

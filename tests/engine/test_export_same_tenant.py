@@ -13,10 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import fast_settings
-from tests.engine.cli_support import SAME_TENANT_PLAN, apply
+from tests.engine.cli_support import SAME_TENANT_PLAN, applied_world
 from wizard import export
-from wizard.sandbox import Sandbox
 from wizard.session import Session, SessionStore
 
 SESSION = "same-export"
@@ -24,16 +22,8 @@ SESSION = "same-export"
 
 @pytest.fixture(scope="module")
 def same(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
-    box = Sandbox(tmp_path_factory.mktemp("export-same-world"), settings=fast_settings())
-    box.start()
-    try:
-        home = tmp_path_factory.mktemp("export-same-home")
-        run = apply(box, SAME_TENANT_PLAN, "--session", SESSION,
-                    env={"WI_WIZARD_HOME": str(home), "KUBECACHEDIR": str(home / "kubecache")})
-        assert run.returncode == 0, run.stdout + run.stderr
+    with applied_world(tmp_path_factory, "export-same", SAME_TENANT_PLAN, SESSION) as (_, home):
         yield SessionStore(home / "sessions").load(SESSION)
-    finally:
-        box.stop()
 
 
 def test_one_tenant_means_one_login_and_no_tenant_overrides(same: Session, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from tests.engine.cli_support import ROOT, SEED_PLAN, endpoints, no_traceback
-from tests.engine.test_plan import HOSTILE, _name_validators, plan_like, valid
+from tests.engine.test_plan import HOSTILE, _name_validators, plan_like, valid, with_value
 from wizard import names
 from wizard.plan import PLACEHOLDERS, Plan, PlanError
 from wizard.sandbox import Sandbox
@@ -72,16 +72,6 @@ FIELDS = ["cluster.tenant", "cluster.subscription", "cluster.resource_group", "c
           "identity.subscription", "identity.resource_group", "identity.location", "identity.name",
           "federation.name", "federation.audience", "kubernetes.namespace", "kubernetes.service_account",
           "workload.pod", "workload.image", "workload.probe_resource", "roles.0.role", "roles.0.scope"]
-
-
-def with_value(key: str, value: Any) -> dict[str, Any]:
-    data = valid()
-    *path, last = key.split(".")
-    node: Any = data
-    for part in path:
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    node[last] = value
-    return data
 
 
 def refusal(data: Any) -> PlanError | None:

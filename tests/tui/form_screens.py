@@ -5,6 +5,8 @@ screen's `show_…` methods. For deterministic snapshots and fast Pilot tests of
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from textual import events
@@ -78,8 +80,6 @@ def session_at(step: str) -> Session:
 class FormApp(WizardApp):
     """`step`'s own screen (from STEP_SCREENS) over `session`; `ran` and `saves` record what Run asked for."""
 
-    CSS_PATH = str(Path(__file__).resolve().parents[2] / "wizard" / "tui" / "app.tcss")
-
     def __init__(self, tmp: Path, session: Session) -> None:
         super().__init__(store=SessionStore(tmp / "sessions"), cloud=target.real, target_label="SANDBOX")
         self.session = session
@@ -115,3 +115,16 @@ async def settle(pilot: Pilot[int], seconds: float = 0.5) -> None:
     for widget in pilot.app.screen.query("Input, TextArea"):
         widget.cursor_blink = False  # type: ignore[attr-defined]
     await pilot.pause()
+
+
+def on_screen(tmp: Path, session: Session, check: Callable[[FormApp, Pilot[int]], Awaitable[None]],
+              size: tuple[int, int] = (100, 34)) -> None:
+    """Open the session's step screen in a FormApp at a fixed size and run `check` once it has settled."""
+
+    async def run() -> None:
+        app = FormApp(tmp, session)
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            await check(app, pilot)
+
+    asyncio.run(run())

@@ -27,3 +27,17 @@ async def open_seed_plan(app: WizardApp, pilot: Any) -> None:
     await pilot.click("#start")
     await app.workers.wait_for_complete()
     await pilot.pause()
+
+
+def record_errors(app: WizardApp) -> list[str]:
+    """The error notifications the app shows from now on (they are still shown)."""
+    errors: list[str] = []
+    notify = app.notify
+
+    def recording(message: str, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("severity") == "error":
+            errors.append(str(message))
+        notify(message, *args, **kwargs)
+
+    app.notify = recording  # type: ignore[method-assign]
+    return errors

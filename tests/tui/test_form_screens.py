@@ -3,12 +3,12 @@ refuse to run, and the rules behind their warnings."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
+from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Input, OptionList, RadioButton, Select, TextArea
 
-from tests.tui.form_screens import GROUPS, IDENTITIES, LOCATIONS, ROLES, FormApp, session_at
+from tests.tui.form_screens import GROUPS, IDENTITIES, LOCATIONS, ROLES, FormApp, on_screen, session_at
 from wizard.plan import PROBE_IMAGE, RoleGrant
 from wizard.tui.messages import StepFinished
 from wizard.tui.screens.deploy import DeployScreen, env_problems, parse_env, subject_note
@@ -17,98 +17,87 @@ from wizard.tui.screens.role import RoleScreen, broad_warning
 
 
 def test_enter_on_the_prefilled_identity_form_runs_the_step_and_saves(tmp_path: Path) -> None:
-    async def drive() -> None:
-        app = FormApp(tmp_path, session_at("identity"))
-        async with app.run_test(size=(100, 34)) as pilot:
-            await pilot.pause()
-            assert isinstance(app.screen, IdentityScreen)
-            assert isinstance(app.focused, Input)  # the first field: Enter goes straight to Run
-            await pilot.press("enter")
-            await pilot.pause()
-            assert app.ran == ["identity"] and app.saves == 1
+    async def check(app: FormApp, pilot: Pilot[int]) -> None:
+        assert isinstance(app.screen, IdentityScreen)
+        assert isinstance(app.focused, Input)  # the first field: Enter goes straight to Run
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.ran == ["identity"] and app.saves == 1
 
-    asyncio.run(drive())
+    on_screen(tmp_path, session_at("identity"), check)
 
 
 def test_picking_an_identity_to_reuse_writes_its_group_and_location_into_the_plan(tmp_path: Path) -> None:
-    async def drive() -> None:
-        session = session_at("identity")
-        app = FormApp(tmp_path, session)
-        async with app.run_test(size=(100, 34)) as pilot:
-            await pilot.pause()
-            screen = app.screen
-            assert isinstance(screen, IdentityScreen)
-            screen.show_resource_groups(GROUPS)
-            screen.show_locations(LOCATIONS)
-            screen.show_identities(IDENTITIES)
-            screen.query_one("#reuse", Checkbox).value = True
-            await pilot.pause()
-            screen.action_run()  # mi-wi-demo does not exist in rg-wi-demo: reuse cannot run
-            await pilot.pause()
-            assert app.ran == []
-            assert "Reuse is on" in str(screen.query_one("#reuse-problem").render())
-            screen.query_one("#name-pick", Select).value = "mi-legacy"
-            await pilot.pause(0.5)
-            screen.action_run()
-            await pilot.pause()
-            i = session.plan.identity
-            assert (i.name, i.resource_group, i.location, i.reuse) == ("mi-legacy", "rg-data", "northeurope", True)
-            assert app.ran == ["identity"]
+    session = session_at("identity")
 
-    asyncio.run(drive())
+    async def check(app: FormApp, pilot: Pilot[int]) -> None:
+        screen = app.screen
+        assert isinstance(screen, IdentityScreen)
+        screen.show_resource_groups(GROUPS)
+        screen.show_locations(LOCATIONS)
+        screen.show_identities(IDENTITIES)
+        screen.query_one("#reuse", Checkbox).value = True
+        await pilot.pause()
+        screen.action_run()  # mi-wi-demo does not exist in rg-wi-demo: reuse cannot run
+        await pilot.pause()
+        assert app.ran == []
+        assert "Reuse is on" in str(screen.query_one("#reuse-problem").render())
+        screen.query_one("#name-pick", Select).value = "mi-legacy"
+        await pilot.pause(0.5)
+        screen.action_run()
+        await pilot.pause()
+        i = session.plan.identity
+        assert (i.name, i.resource_group, i.location, i.reuse) == ("mi-legacy", "rg-data", "northeurope", True)
+        assert app.ran == ["identity"]
+
+    on_screen(tmp_path, session, check)
 
 
 def test_an_invalid_value_never_reaches_the_plan(tmp_path: Path) -> None:
-    async def drive() -> None:
-        session = session_at("identity")
-        app = FormApp(tmp_path, session)
-        async with app.run_test(size=(100, 34)) as pilot:
-            await pilot.pause()
-            app.screen.query_one("#location-field-input", Input).value = "East US"
-            await pilot.pause(0.5)
-            assert session.plan.identity.location == "eastus"
-            assert "a location is an Azure region name" in str(app.screen.query_one("#location .field-error").render())
+    session = session_at("identity")
 
-    asyncio.run(drive())
+    async def check(app: FormApp, pilot: Pilot[int]) -> None:
+        app.screen.query_one("#location-field-input", Input).value = "East US"
+        await pilot.pause(0.5)
+        assert session.plan.identity.location == "eastus"
+        assert "a location is an Azure region name" in str(app.screen.query_one("#location .field-error").render())
+
+    on_screen(tmp_path, session, check)
 
 
 def test_role_picker_writes_the_highlighted_role_and_the_typed_scope(tmp_path: Path) -> None:
-    async def drive() -> None:
-        session = session_at("role")
-        app = FormApp(tmp_path, session)
-        async with app.run_test(size=(100, 34)) as pilot:
-            await pilot.pause()
-            screen = app.screen
-            assert isinstance(screen, RoleScreen)
-            screen.show_role_definitions(ROLES)
-            screen.query_one("#roles", OptionList).highlighted = 3  # Monitoring Reader
-            screen.query_one("#scope-resource", RadioButton).value = True
-            await pilot.pause()
-            scope = "/subscriptions/55555555-5555-5555-5555-555555555555/resourceGroups/rg-data"
-            screen.query_one("#scope-id-input", Input).value = scope
-            await pilot.press("enter")
-            await pilot.pause()
-            assert (session.plan.roles[0].role, session.plan.roles[0].scope) == ("Monitoring Reader", scope)
-            assert app.ran == ["role"]
+    session = session_at("role")
 
-    asyncio.run(drive())
+    async def check(app: FormApp, pilot: Pilot[int]) -> None:
+        screen = app.screen
+        assert isinstance(screen, RoleScreen)
+        screen.show_role_definitions(ROLES)
+        screen.query_one("#roles", OptionList).highlighted = 3  # Monitoring Reader
+        screen.query_one("#scope-resource", RadioButton).value = True
+        await pilot.pause()
+        scope = "/subscriptions/55555555-5555-5555-5555-555555555555/resourceGroups/rg-data"
+        screen.query_one("#scope-id-input", Input).value = scope
+        await pilot.press("enter")
+        await pilot.pause()
+        assert (session.plan.roles[0].role, session.plan.roles[0].scope) == ("Monitoring Reader", scope)
+        assert app.ran == ["role"]
+
+    on_screen(tmp_path, session, check)
 
 
 def test_switching_to_the_probe_drops_the_custom_image_and_env(tmp_path: Path) -> None:
-    async def drive() -> None:
-        session = session_at("deploy")
-        app = FormApp(tmp_path, session)
-        async with app.run_test(size=(100, 40)) as pilot:
-            await pilot.pause()
-            screen = app.screen
-            assert isinstance(screen, DeployScreen)
-            assert screen.query_one("#env", TextArea).text.startswith("AZURE_SUBSCRIPTION_ID=${identity.")
-            screen.query_one("#image-probe", RadioButton).value = True
-            await pilot.pause(0.5)
-            assert (session.plan.workload.image, session.plan.workload.env) == (PROBE_IMAGE, {})
-            assert "WI_PROBE_RESOURCE" in screen.preview and "ttl.sh" not in screen.preview
+    session = session_at("deploy")
 
-    asyncio.run(drive())
+    async def check(app: FormApp, pilot: Pilot[int]) -> None:
+        screen = app.screen
+        assert isinstance(screen, DeployScreen)
+        assert screen.query_one("#env", TextArea).text.startswith("AZURE_SUBSCRIPTION_ID=${identity.")
+        screen.query_one("#image-probe", RadioButton).value = True
+        await pilot.pause(0.5)
+        assert (session.plan.workload.image, session.plan.workload.env) == (PROBE_IMAGE, {})
+        assert "WI_PROBE_RESOURCE" in screen.preview and "ttl.sh" not in screen.preview
+
+    on_screen(tmp_path, session, check, size=(100, 40))
 
 
 def test_env_lines_are_checked_with_the_plans_rules() -> None:
@@ -141,59 +130,53 @@ def test_the_subject_note_appears_when_the_service_account_differs_from_the_fede
 
 
 def test_enter_on_the_role_list_runs_and_other_grants_are_shown_read_only(tmp_path: Path) -> None:
-    async def drive() -> None:
-        session = session_at("role")
-        session.plan.roles.append(RoleGrant("Monitoring Reader", "resource-group"))
-        app = FormApp(tmp_path, session)
-        async with app.run_test(size=(100, 34)) as pilot:
-            await pilot.pause()
-            screen = app.screen
-            assert isinstance(screen, RoleScreen)
-            screen.show_role_definitions(ROLES)
-            await pilot.pause()
-            assert isinstance(app.focused, OptionList)
-            others = screen.query_one("#other-grants")
-            assert others.display and "Monitoring Reader on resource-group" in str(others.render())
-            await pilot.press("enter")
-            await pilot.pause()
-            assert app.ran == ["role"]
-            assert [(g.role, g.scope) for g in session.plan.roles] == [("Reader", "subscription"),
-                                                                       ("Monitoring Reader", "resource-group")]
+    session = session_at("role")
+    session.plan.roles.append(RoleGrant("Monitoring Reader", "resource-group"))
 
-    asyncio.run(drive())
+    async def check(app: FormApp, pilot: Pilot[int]) -> None:
+        screen = app.screen
+        assert isinstance(screen, RoleScreen)
+        screen.show_role_definitions(ROLES)
+        await pilot.pause()
+        assert isinstance(app.focused, OptionList)
+        others = screen.query_one("#other-grants")
+        assert others.display and "Monitoring Reader on resource-group" in str(others.render())
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.ran == ["role"]
+        assert [(g.role, g.scope) for g in session.plan.roles] == [("Reader", "subscription"),
+                                                                   ("Monitoring Reader", "resource-group")]
+
+    on_screen(tmp_path, session, check)
 
 
 def test_a_valid_edit_is_saved_as_it_is_made_and_an_unchanged_form_is_not(tmp_path: Path) -> None:
-    async def drive() -> None:
-        session = session_at("deploy")
-        app = FormApp(tmp_path, session)
-        async with app.run_test(size=(100, 40)) as pilot:
-            await pilot.pause(0.5)
-            assert app.saves == 0  # opening the screen changes nothing
-            app.screen.query_one("#namespace-input", Input).value = "apps"
-            await pilot.pause(0.5)
-            assert session.plan.kubernetes.namespace == "apps" and app.saves == 1
+    session = session_at("deploy")
 
-    asyncio.run(drive())
+    async def check(app: FormApp, pilot: Pilot[int]) -> None:
+        await pilot.pause(0.5)
+        assert app.saves == 0  # opening the screen changes nothing
+        app.screen.query_one("#namespace-input", Input).value = "apps"
+        await pilot.pause(0.5)
+        assert session.plan.kubernetes.namespace == "apps" and app.saves == 1
+
+    on_screen(tmp_path, session, check, size=(100, 40))
 
 
 def test_a_late_lookup_keeps_continue_but_a_real_change_asks_to_run_again(tmp_path: Path) -> None:
-    async def drive() -> None:
-        app = FormApp(tmp_path, session_at("role"))
-        async with app.run_test(size=(100, 34)) as pilot:
-            await pilot.pause()
-            screen = app.screen
-            assert isinstance(screen, RoleScreen)
-            await pilot.press("enter")
-            screen.post_message(StepFinished("role", None))
-            await pilot.pause()
-            run = screen.query_one("#run", Button)
-            assert str(run.label) == "Continue ▶"
-            screen.show_role_definitions(ROLES)  # the definitions arrive after the step ended
-            await pilot.pause(0.5)
-            assert str(run.label) == "Continue ▶"
-            screen.query_one("#roles", OptionList).highlighted = 2  # Owner: the plan changes
-            await pilot.pause(0.5)
-            assert str(run.label) == "Run this step" and screen.session.plan.roles[0].role == "Owner"
+    async def check(app: FormApp, pilot: Pilot[int]) -> None:
+        screen = app.screen
+        assert isinstance(screen, RoleScreen)
+        await pilot.press("enter")
+        screen.post_message(StepFinished("role", None))
+        await pilot.pause()
+        run = screen.query_one("#run", Button)
+        assert str(run.label) == "Continue ▶"
+        screen.show_role_definitions(ROLES)  # the definitions arrive after the step ended
+        await pilot.pause(0.5)
+        assert str(run.label) == "Continue ▶"
+        screen.query_one("#roles", OptionList).highlighted = 2  # Owner: the plan changes
+        await pilot.pause(0.5)
+        assert str(run.label) == "Run this step" and screen.session.plan.roles[0].role == "Owner"
 
-    asyncio.run(drive())
+    on_screen(tmp_path, session_at("role"), check)

@@ -9,9 +9,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from tests.engine.cli_support import SEED_PLAN, no_traceback, wizard
+from tests.tui.seed_app import record_errors
 from wizard import plan as plan_mod
 from wizard import target
 from wizard.sandbox import Sandbox
@@ -22,16 +22,7 @@ from wizard.tui.app import WizardApp
 def _app(box: Sandbox) -> tuple[WizardApp, list[str]]:
     endpoints = box.state_dir / "endpoints.json"
     app = WizardApp(store=SessionStore(), cloud=lambda: target.sandbox(endpoints), target_label="SANDBOX")
-    errors: list[str] = []
-    notify = app.notify
-
-    def recording(message: str, *args: Any, **kwargs: Any) -> None:
-        if kwargs.get("severity") == "error":
-            errors.append(str(message))
-        notify(message, *args, **kwargs)
-
-    app.notify = recording  # type: ignore[method-assign]
-    return app, errors
+    return app, record_errors(app)
 
 
 def _saved(box: Sandbox, name: str) -> Path:

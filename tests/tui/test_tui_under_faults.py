@@ -8,11 +8,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from textual.widgets import Button, Log, Static
 
-from tests.tui.seed_app import open_seed_plan, seed_app
+from tests.tui.seed_app import open_seed_plan, record_errors, seed_app
 from wizard.sandbox import Sandbox
 from wizard.tui.screens.done import DoneScreen
 from wizard.tui.screens.step import StepScreen
@@ -48,15 +47,7 @@ def test_the_seed_flow_in_the_tui_reaches_access_proven_under_all_faults_showing
 
 async def _drive(endpoints: Path, tmp_path: Path) -> tuple[dict[str, list[str]], list[str], str]:
     app = seed_app(endpoints, tmp_path)
-    errors: list[str] = []
-    notify = app.notify
-
-    def recording(message: str, *args: Any, **kwargs: Any) -> None:
-        if kwargs.get("severity") == "error":
-            errors.append(str(message))
-        notify(message, *args, **kwargs)
-
-    app.notify = recording  # type: ignore[method-assign]
+    errors = record_errors(app)
     logs: dict[str, list[str]] = {}
     async with app.run_test(size=(120, 40)) as pilot:
         await open_seed_plan(app, pilot)
