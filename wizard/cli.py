@@ -13,16 +13,18 @@ import os
 import shlex
 import shutil
 import signal
-import sqlite3
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from wizard import __version__, paths
+
+if TYPE_CHECKING:
+    from wizard.target import Cloud
 
 AZ_CLOUD = "WiWizardSandbox"
 
@@ -68,28 +70,34 @@ def main(ctx: click.Context, sandbox: bool) -> None:
 
 
 def _run_tui(*, sandbox: bool, resume: str | None = None) -> int:
-    """The wizard's screens. The cloud is resolved after the first frame (`--sandbox` may start the sandbox)."""
-    from wizard import target
+    """The wizard's screens. The cloud is resolved after the first frame (`--sandbox` may start the sandbox), and
+    what resolves it is imported then too: only what the welcome screen needs is on the first frame's path."""
     from wizard.session import SessionStore
     from wizard.tui.app import WizardApp
 
     store = SessionStore()
     if resume is not None:
-        from wizard import headless
+        def cloud() -> Cloud:
+            from wizard import headless
 
-        def cloud() -> target.Cloud:
             return headless.cloud_of(store.load(resume))
 
         label = "SANDBOX" if _session_target(store, resume) == "sandbox" else "REAL AZURE"
     elif sandbox:
-        def cloud() -> target.Cloud:
+        def cloud() -> Cloud:
+            from wizard import target
             from wizard.sandbox.launcher import ensure_running
 
             return target.sandbox(ensure_running())
 
         label = "SANDBOX"
     else:
-        cloud, label = target.real, "REAL AZURE"
+        def cloud() -> Cloud:
+            from wizard import target
+
+            return target.real()
+
+        label = "REAL AZURE"
     seed = Path("examples/seed-cross-tenant.toml")
     app = WizardApp(store=store, cloud=cloud, target_label=label,
                     default_plan=str(seed) if sandbox and seed.is_file() else "", resume=resume)
@@ -141,13 +149,22 @@ def _faults_help() -> str:
             + ", or all; NAME=SECONDS sets a profile's time (e.g. throttle,fic-propagation=30).")
 
 
+class _FaultsOption(click.Option):
+    """`--faults`, whose help lists the sandbox's fault profiles: read when help is shown, not on every start."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        if self.help is None:
+            self.help = _faults_help()
+        return super().get_help_record(ctx)
+
+
 @sandbox.command()
 @_state_dir_option
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Port on 127.0.0.1 (0: reuse the last one, or any free one).")
 @click.option("--scenario", "scenario_ref", default=None, metavar="NAME|FILE", callback=_check_scenario,
               help="The world a fresh state dir starts with: a built-in name (default) or a TOML file.")
-@click.option("--faults", default=None, metavar="PROFILE[,PROFILE…]", callback=_parse_faults, help=_faults_help())
+@click.option("--faults", default=None, metavar="PROFILE[,PROFILE…]", callback=_parse_faults, cls=_FaultsOption)
 @click.option("--device-code-approve", type=click.FloatRange(min=0), default=2.0, show_default=True,
               metavar="SECONDS", help="Approve device-code logins automatically after this long.")
 @click.option("--manual-approval", is_flag=True, help="Never approve device codes automatically.")
@@ -158,6 +175,8 @@ def _faults_help() -> str:
 def serve(state_dir: Path | None, port: int, scenario_ref: str | None, faults: Any,
           device_code_approve: float, manual_approval: bool, lro_seconds: float, kubelet_speed: float) -> None:
     """Run the sandbox in the foreground until Ctrl-C (SIGINT) or SIGTERM."""
+    import sqlite3
+
     from wizard.sandbox.faults import Faults
     from wizard.sandbox.server import Sandbox, SandboxError
     from wizard.sandbox.world import Settings

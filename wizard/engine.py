@@ -77,6 +77,7 @@ class Engine:
         outcome = self.session.outcome(name)
         started = time.monotonic()
         self.ctx.report(Event(name, step.title, "progress"))
+        opened = self.ctx.observed.open()  # what the check reads, its apply may use once (see Observations)
         try:
             check = step.check(self.ctx)
             if check.done:
@@ -104,6 +105,8 @@ class Engine:
             self._record_failure(outcome, failure)
             raise failure from exc
         finally:
+            if opened:
+                self.ctx.observed.close()
             self.stats.seconds[name] = time.monotonic() - started
         outcome.status, outcome.diagnosis, outcome.at = "done", None, now_iso()
         self.save()
@@ -123,15 +126,22 @@ class Engine:
         """Run from the current state to `done` or `failed`."""
         if self.flow.state == FAILED:
             self.flow.retry()
-        while self.flow.state not in (DONE, FAILED):
-            self.ctx.check_cancelled()
-            try:
-                self.run_step(self.flow.state)
-            except StepFailed:
-                self.flow.fail()
-                break
-            crash_point(f"boundary:{self.flow.state}")  # saved, not yet moved on
-            self.flow.next()
+        self.ctx.warm_up = True  # nothing else imports meanwhile (no UI here): waits may import later steps' modules
+        # Steps run back to back here: what one observed, the next may use (once; see Observations).
+        opened = self.ctx.observed.open()
+        try:
+            while self.flow.state not in (DONE, FAILED):
+                self.ctx.check_cancelled()
+                try:
+                    self.run_step(self.flow.state)
+                except StepFailed:
+                    self.flow.fail()
+                    break
+                crash_point(f"boundary:{self.flow.state}")  # saved, not yet moved on
+                self.flow.next()
+        finally:
+            if opened:
+                self.ctx.observed.close()
         return self.flow.state
 
     def recheck(self, names: list[str]) -> dict[str, Check]:

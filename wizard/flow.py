@@ -12,10 +12,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from wizard.plan import Plan
 from wizard.session import Session
-from wizard.steps.base import Step
+
+if TYPE_CHECKING:  # the steps load with the first step run (the welcome screen needs only the states)
+    from wizard.steps.base import Step
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ STATES = (*ORDER, DONE, FAILED)
 
 def load_step(name: str) -> Step:
     """The step implementation of `wizard/steps/<name>.py` (the one Step subclass named `name` there)."""
+    from wizard.steps.base import Step
+
     module = importlib.import_module(f"wizard.steps.{name}")
     for value in vars(module).values():
         if isinstance(value, type) and issubclass(value, Step) and value is not Step and value.name == name:

@@ -191,6 +191,7 @@ class Summary:
     state: str
     updated_at: str
     problem: str | None = None  # set when the file could not be read (it is listed, not moved)
+    holder: int | None = None  # the PID of the live wi-wizard that has it open (SessionStore.holder), if any
 
 
 class SessionStore:
@@ -237,21 +238,34 @@ class SessionStore:
                 "start a new session, or repair that file and rename it back.") from None
 
     def list(self) -> list[Summary]:
+        """Every saved session, newest first, read without loading: nothing is set aside or locked here, and a
+        session another wi-wizard has open says which (`holder`)."""
         if not self.directory.is_dir():
             return []
         found = []
         for path in sorted(self.directory.glob("*.json")):
             name = path.stem
+            holder = self.holder(name)
             try:
                 if path.stat().st_size > MAX_BYTES:
                     raise ValueError("too large")
                 data = json.loads(path.read_text(encoding="utf-8"))
                 target = data["target"]
                 found.append(Summary(name, "sandbox" if target.get("kind") == "sandbox" else "real Azure",
-                                     str(data["state"]), str(data["updated_at"])))
+                                     str(data["state"]), str(data["updated_at"]), holder=holder))
             except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
-                found.append(Summary(name, "?", "?", "", "unreadable (open it to set it aside)"))
+                why = "open it to set it aside" if holder is None else f"open in another wi-wizard (pid {holder})"
+                found.append(Summary(name, "?", "?", "", f"unreadable ({why})", holder))
         return sorted(found, key=lambda s: s.updated_at, reverse=True)
+
+    def holder(self, name: str) -> int | None:
+        """The PID of the live process holding the session's lock (this one included), or None when none does (no
+        lock, or one its dead owner left). Reads only: a listing never makes, judges or removes a lock, so it can
+        never disturb the process that has the session open."""
+        if check_name(name):
+            return None
+        owner = _lock_owner(self.directory / f"{name}.lock")
+        return owner if owner is not None and _alive(owner) else None
 
     def _set_aside(self, path: Path) -> Path:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")

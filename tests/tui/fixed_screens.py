@@ -34,8 +34,6 @@ class FixedStepApp(WizardApp):
     """Opens `step`'s screen over a fixed session; `failed` records a failed outcome with `diagnosis`.
     `revisited` collects the steps the screens asked to revisit (there is no engine to move)."""
 
-    CSS_PATH = str(Path(__file__).resolve().parents[2] / "wizard" / "tui" / "app.tcss")  # relative to the subclass
-
     def __init__(self, tmp: Path, step: str, *, done: tuple[str, ...] = (),
                  diagnosis: Diagnosis | None = None) -> None:
         super().__init__(store=SessionStore(tmp / "sessions"), cloud=target.real, target_label="SANDBOX")

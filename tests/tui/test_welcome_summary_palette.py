@@ -25,8 +25,6 @@ from wizard.tui.screens.export_modal import ExportModal
 class RecordingApp(WizardApp):
     """Records what the welcome screen asks for instead of starting an engine."""
 
-    CSS_PATH = FixedStepApp.CSS_PATH  # relative to the subclass otherwise
-
     def __init__(self, store: SessionStore, default_plan: str = "") -> None:
         super().__init__(store=store, cloud=target.real, target_label="REAL AZURE", default_plan=default_plan)
         self.opened: list[tuple[str, Plan | None]] = []

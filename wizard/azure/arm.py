@@ -18,7 +18,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -787,15 +787,19 @@ class FederatedCredentials(_View):
         self._ops.delete(resource_group, identity, name)
 
     def ensure(self, resource_group: str, identity: str, name: str, issuer: str, subject: str,
-               audience: str, wait: Waiter = _sleep) -> Written[FederatedCredential]:
+               audience: str, wait: Waiter = _sleep,
+               existing: Sequence[FederatedCredential] | None = None) -> Written[FederatedCredential]:
         """Converge on one credential trusting (issuer, subject, audience), exactly (issuer never normalised).
 
         - the named credential already says exactly that: nothing is written;
         - another credential has the same issuer and subject (ARM would refuse a second one): it is reused when
           its audience matches, else an ArmProblem explains the conflict;
         - the identity already has 20 credentials: an ArmProblem names them;
-        - otherwise the named credential is written (created, or updated in place)."""
-        existing = self.list(resource_group, identity)
+        - otherwise the named credential is written (created, or updated in place).
+
+        `existing`: the identity's credentials as just listed by the caller (the step's check), else listed here."""
+        if existing is None:
+            existing = self.list(resource_group, identity)
         mine = next((f for f in existing if f.name.lower() == name.lower()), None)
         if mine is not None and (mine.issuer, mine.subject, mine.audiences) == (issuer, subject, (audience,)):
             return Written(mine, "unchanged")

@@ -8,6 +8,7 @@ Nothing here prints: the device-code prompt goes to the caller's callback (a `pr
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -56,13 +57,22 @@ def method_for(cloud: Cloud, requested: str) -> str:
     return requested
 
 
-def resolve_tenant(cloud: Cloud, ref: str, key: str = "tenant") -> str:
+def discovery_url(cloud: Cloud, tenant: str) -> str:
+    """Where MSAL reads a tenant's OpenID configuration (its tenant discovery) before signing in to it."""
+    return f"{cloud.authority}/{tenant}/v2.0/.well-known/openid-configuration"
+
+
+def resolve_tenant(cloud: Cloud, ref: str, key: str = "tenant", documents: dict[str, bytes] | None = None) -> str:
     """A tenant ID from a tenant ID or a verified domain. Domains are looked up in the tenant's OpenID metadata
     (`{authority}/{domain}/v2.0/.well-known/openid-configuration`, whose issuer names the tenant ID), which needs
-    no sign-in and works for real Entra ID and the sandbox alike. `key` names the plan key in messages."""
+    no sign-in and works for real Entra ID and the sandbox alike. `key` names the plan key in messages.
+
+    `documents`: when given, the document read is kept there under the tenant ID's own discovery URL, so the
+    sign-in that follows does not read it again (see `build_credential`) — only when the document is that tenant
+    ID's (its token endpoint lies under `{authority}/{tenant ID}/`, as Entra's documents for a domain do)."""
     if names.is_guid(ref):
         return ref.lower()
-    url = f"{cloud.authority}/{ref}/v2.0/.well-known/openid-configuration"
+    url = discovery_url(cloud, ref)
     try:
         document = get_json(url, cloud.ca_bundle)
     except FetchError as exc:
@@ -82,12 +92,41 @@ def resolve_tenant(cloud: Cloud, ref: str, key: str = "tenant") -> str:
         raise LoginError("TenantLookupFailed", "Tenant lookup failed",
                          f"The OpenID metadata of {ref!r} ({key}) names no tenant ID.",
                          "Give the tenant ID (a GUID) instead of the domain.", f"issuer: {issuer!r}")
+    token_endpoint = str(document.get("token_endpoint") or "") if isinstance(document, dict) else ""
+    if documents is not None and token_endpoint.lower().startswith(f"{cloud.authority}/{found}/".lower()):
+        documents[discovery_url(cloud, found.lower()).lower()] = json.dumps(document).encode()
     return found.lower()
+
+
+def _known_documents(cloud: Cloud, documents: Mapping[str, bytes]) -> Any:
+    """An azure-core transport (TLS verified against the cloud's CA, as every other) that answers MSAL's tenant
+    discovery GET from a document `resolve_tenant` read a moment ago in this run; every other request goes out."""
+    import requests
+    from azure.core.pipeline.transport import RequestsTransport
+    from azure.core.rest import HttpRequest
+    from azure.core.rest._requests_basic import RestRequestsTransportResponse
+
+    class KnownDocuments(RequestsTransport):  # type: ignore[misc]
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            wanted = request.method == "GET" and isinstance(request, HttpRequest)  # MSAL's: azure.core.rest's
+            body = documents.get(str(request.url).lower()) if wanted else None
+            if body is None:
+                return super().send(request, **kwargs)
+            raw = requests.Response()
+            raw.status_code, raw.reason, raw.url = 200, "OK", str(request.url)
+            raw.headers["Content-Type"] = "application/json"
+            raw._content, raw._content_consumed = body, True  # no connection behind it to read or close
+            response = RestRequestsTransportResponse(request=request, internal_response=raw)  # type: ignore[no-untyped-call]
+            response.read()
+            return response
+
+    return KnownDocuments(connection_verify=cloud.ca_bundle) if cloud.ca_bundle else KnownDocuments()
 
 
 def build_credential(cloud: Cloud, method: str, tenant_id: str, *, prompt: DevicePrompt | None = None,
                      environ: Mapping[str, str] | None = None, persist: bool = False,
-                     record: AuthenticationRecord | None = None, silent_only: bool = False) -> TokenCredential:
+                     record: AuthenticationRecord | None = None, silent_only: bool = False,
+                     documents: Mapping[str, bytes] | None = None) -> TokenCredential:
     """The credential for one tenant (`auto` is resolved with `method_for`). Building one does not sign in: the
     first `get_token` does (and for device-code, calls `prompt` with the code to show).
 
@@ -95,10 +134,13 @@ def build_credential(cloud: Cloud, method: str, tenant_id: str, *, prompt: Devic
     unencrypted: `allow_unencrypted_storage` stays False, so a machine without a keyring fails on first use and
     `login` falls back to memory); `record` names the account signed in before, so its cached tokens are found
     without a prompt; `silent_only` makes a missing or expired cached token an AuthenticationRequiredError instead
-    of a prompt."""
+    of a prompt. `documents`: OpenID configurations `resolve_tenant` read this run, which MSAL then need not read
+    again."""
     method = method_for(cloud, method)
     env = os.environ if environ is None else environ
     common = cloud.credential_kwargs()
+    if documents and discovery_url(cloud, tenant_id).lower() in documents and method != "azure-cli":
+        common["transport"] = _known_documents(cloud, documents)
     if method in INTERACTIVE:
         if persist:
             from azure.identity import TokenCachePersistenceOptions
@@ -243,26 +285,28 @@ class SignedIn:
 
 
 def login(cloud: Cloud, method: str, tenant_id: str, *, prompt: DevicePrompt | None = None,
-          environ: Mapping[str, str] | None = None, saved: Mapping[str, str] | None = None) -> SignedIn:
+          environ: Mapping[str, str] | None = None, saved: Mapping[str, str] | None = None,
+          documents: Mapping[str, bytes] | None = None) -> SignedIn:
     """Sign in to one tenant. Interactive methods first try the account of `saved` (the session's authentication
     record) from the OS's encrypted token cache without a prompt, then sign in with the persistent cache, and when
-    this machine has no usable OS store, again with tokens in memory only (`cache_problem` says why)."""
+    this machine has no usable OS store, again with tokens in memory only (`cache_problem` says why).
+    `documents`: the OpenID configurations `resolve_tenant` read (see `build_credential`)."""
     method = method_for(cloud, method)
     if method not in INTERACTIVE:
-        credential = build_credential(cloud, method, tenant_id, prompt=prompt, environ=environ)
+        credential = build_credential(cloud, method, tenant_id, prompt=prompt, environ=environ, documents=documents)
         return SignedIn(credential, sign_in(credential, tenant_id, method))
     from azure.identity import AuthenticationRequiredError
 
     problem = ""
     record = saved_record(cloud, tenant_id, saved or {})
     if record is not None:
-        quiet = build_credential(cloud, method, tenant_id, prompt=prompt, environ=environ, persist=True,
-                                 record=record, silent_only=True)
+        quiet = build_credential(cloud, method, tenant_id, prompt=prompt, environ=environ, documents=documents,
+                                 persist=True, record=record, silent_only=True)
         try:
             account = sign_in(quiet, tenant_id, method)
             # The same account and cache, but allowed to prompt should its refresh token lapse later in the run.
-            again = build_credential(cloud, method, tenant_id, prompt=prompt, environ=environ, persist=True,
-                                     record=record)
+            again = build_credential(cloud, method, tenant_id, prompt=prompt, environ=environ, documents=documents,
+                                     persist=True, record=record)
             return SignedIn(again, account, dict(saved or {}), prompted=False)
         except AuthenticationRequiredError:
             pass  # nothing usable cached for that account: sign in again
@@ -271,14 +315,15 @@ def login(cloud: Cloud, method: str, tenant_id: str, *, prompt: DevicePrompt | N
             if not problem:
                 raise
     if not problem:
-        credential = build_credential(cloud, method, tenant_id, prompt=prompt, environ=environ, persist=True)
+        credential = build_credential(cloud, method, tenant_id, prompt=prompt, environ=environ, documents=documents,
+                                      persist=True)
         try:
             return _interactive(credential, tenant_id, method)
         except Exception as exc:
             problem = cache_unusable(exc) or ""
             if not problem:
                 raise
-    credential = build_credential(cloud, method, tenant_id, prompt=prompt, environ=environ)
+    credential = build_credential(cloud, method, tenant_id, prompt=prompt, environ=environ, documents=documents)
     found = _interactive(credential, tenant_id, method)
     found.cache_problem = problem
     return found

@@ -227,9 +227,12 @@ class Kube:
     # -- namespaces and ServiceAccounts -----------------------------------------------------------------------
 
     def ensure_namespace(self, name: str, labels: dict[str, str] | None = None,
-                         annotations: dict[str, str] | None = None) -> Applied:
+                         annotations: dict[str, str] | None = None, current: Obj | None = None) -> Applied:
         """Create the namespace when missing (with our labels/annotations): "created"; an existing namespace is
-        left exactly as it is: "unchanged" (its object tells whether an earlier run of ours made it)."""
+        left exactly as it is: "unchanged" (its object tells whether an earlier run of ours made it).
+        `current`: the namespace as the caller has just read it (then it is not read again)."""
+        if current is not None:
+            return Applied(current, "unchanged")
         try:
             existing = self._get_or_none(self._core.read_namespace, name)
             if existing is not None:
@@ -251,12 +254,15 @@ class Kube:
 
     def apply_service_account(self, namespace: str, name: str, annotations: dict[str, str],
                               labels: dict[str, str], *, owner_labels: dict[str, str] | None = None,
-                              owner_annotations: dict[str, str] | None = None) -> Applied:
+                              owner_annotations: dict[str, str] | None = None, read: bool = True,
+                              current: Obj | None = None) -> Applied:
         """Create the ServiceAccount, or merge-patch only the given annotations and labels onto an existing one:
         every other annotation, label and field (someone else's) is left untouched. `owner_labels` and
         `owner_annotations` (the wizard's ownership marks) are written only when this call creates it, so an
-        account that was there before is never claimed (teardown deletes only what carries the marks)."""
-        existing = self.get_service_account(namespace, name)
+        account that was there before is never claimed (teardown deletes only what carries the marks).
+
+        `read=False`: the caller has just read the account (`current`, None when it does not exist)."""
+        existing = self.get_service_account(namespace, name) if read else current
         if existing is None:
             body = {"apiVersion": "v1", "kind": "ServiceAccount",
                     "metadata": _metadata(name, namespace, {**(owner_labels or {}), **labels},
@@ -366,23 +372,29 @@ class Kube:
             return True
         raise KubeError(408, "Timeout", f"pod {name!r} in {namespace!r} was still terminating after {timeout:.0f} s")
 
-    def watch_pod(self, namespace: str, name: str, timeout: float) -> Iterator[Obj]:
+    def watch_pod(self, namespace: str, name: str, timeout: float, start: Obj | None = None) -> Iterator[Obj]:
         """The pod's state now and on every change, for up to `timeout` seconds. Ends early when the pod is
-        deleted (the last object yielded is then its final state) and yields nothing when it does not exist."""
-        for kind, pod in self._pod_events(namespace, name, timeout):
+        deleted (the last object yielded is then its final state) and yields nothing when it does not exist.
+        `start`: the pod as the caller has just read it: the watch begins at its resourceVersion (no listing)."""
+        for kind, pod in self._pod_events(namespace, name, timeout, start):
             if kind == "GONE":
                 return
             yield pod
             if kind == "DELETED":
                 return
 
-    def _pod_events(self, namespace: str, name: str, timeout: float) -> Iterator[tuple[str, Obj]]:
+    def _pod_events(self, namespace: str, name: str, timeout: float,
+                    start: Obj | None = None) -> Iterator[tuple[str, Obj]]:
         """(type, pod) for one pod: the current state from a listing ("ADDED"; ("GONE", {}) ends it when the pod
-        does not exist), then watch events until it is DELETED or `timeout` passes. The watch reconnects from the
-        last resourceVersion, and lists again after 410 Gone (its history expired)."""
+        does not exist) or `start`, then watch events until it is DELETED or `timeout` passes. The watch
+        reconnects from the last resourceVersion, and lists again after 410 Gone (its history expired)."""
         selector = f"metadata.name={name}"
         deadline = time.monotonic() + timeout
         version: str | None = None
+        started_at = str(((start or {}).get("metadata") or {}).get("resourceVersion") or "")
+        if start is not None and started_at:
+            version = started_at
+            yield "ADDED", start
         while (left := deadline - time.monotonic()) > 0:
             if version is None:
                 listing = self._json(self._core.list_namespaced_pod, namespace, field_selector=selector)

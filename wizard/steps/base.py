@@ -91,6 +91,55 @@ class Cancelled(Exception):
 
 DeviceCodePrompt = Callable[[str, str, Any], None]  # (verification_uri, user_code, expires_on)
 
+_UNSEEN: Any = object()
+# What the steps after the first waits import, in the order they need it (see Context.idle).
+_LATER_MODULES = ("azure.mgmt.msi", "azure.mgmt.authorization", "kubernetes.client", "kubernetes.config",
+                  "kubernetes.client.api.core_v1_api",  # loaded lazily by the client, and the slowest of all
+                  "kubernetes.watch")
+
+
+class Observations:
+    """What a step read (or wrote: a write's answer is the object as now stored) of a resource, handed to the next
+    reader of the same resource in the same engine run, so a step's apply does not read again what its check read
+    a few milliseconds before, nor the deploy step what the trust step has just made (the benchmark's avoidable
+    requests).
+
+    Never stale by construction: the engine opens a fresh memo for one `Engine.run` (the headless apply: steps back
+    to back, nobody waiting in between) or else for one `Engine.run_step` (the TUI, where minutes may pass between
+    steps: nothing crosses them), and closes it at the end, so nothing crosses runs, resumes or processes; only
+    the thread that opened it records or takes (a parallel re-check or a UI lookup on the same Context never sees
+    it); each observation is taken at most once (`take` removes it), and a step takes it before it writes that
+    resource, so a read after a write goes to the cloud unless the write itself recorded its answer.
+    Outside an open memo (a test calling `apply` alone, `recheck`), `record` does nothing and `take` reads.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, Any] = {}
+        self._owner: int | None = None
+
+    def open(self) -> bool:
+        """Open a fresh memo for this thread; False (nothing changes) when one is open already."""
+        if self._owner is not None:
+            return False
+        self._seen, self._owner = {}, threading.get_ident()
+        return True
+
+    def close(self) -> None:
+        self._seen, self._owner = {}, None
+
+    def _mine(self) -> bool:
+        return self._owner is not None and self._owner == threading.get_ident()
+
+    def record(self, key: str, value: Any) -> None:
+        """Remember what was just read of `key` (a resource's ID or path; None for "does not exist")."""
+        if self._mine():
+            self._seen[key] = value
+
+    def take(self, key: str, read: Callable[[], Any]) -> Any:
+        """The recorded observation of `key` (once), else `read()`."""
+        found = self._seen.pop(key, _UNSEEN) if self._mine() else _UNSEEN
+        return read() if found is _UNSEEN else found
+
 
 @dataclass
 class LoginOptions:
@@ -114,6 +163,8 @@ class Context:
     cancelled: threading.Event = field(default_factory=threading.Event)
     credentials: dict[str, TokenCredential] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)  # gateways and clients, built once per run
+    observed: Observations = field(default_factory=Observations)  # check → apply of one step (see Observations)
+    warm_up: bool = False  # set by a headless run: `idle` may import the later steps' modules (see `idle`)
     sleep: Callable[[float], None] = time.sleep
 
     def value(self, step: str, key: str) -> str:
@@ -133,6 +184,23 @@ class Context:
                                        "Run the login step.", "login"))
         return found
 
+    def idle(self) -> None:
+        """A step is waiting on the cloud (an LRO, a propagation): in a headless run, use the time to import what
+        the later steps need (the kubernetes client alone takes ~0.5 s), once per run (modules already imported
+        cost nothing), instead of on their critical path. On this thread, not a background one: two threads
+        importing overlapping packages can meet a half-initialised module (a circular import seen from the other
+        thread)."""
+        if not self.warm_up:
+            return
+        self.warm_up = False
+        import importlib
+
+        for name in _LATER_MODULES:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: S112 (the step that imports it reports the real error)
+                continue
+
     def check_cancelled(self) -> None:
         if self.cancelled.is_set():
             raise Cancelled()
@@ -140,6 +208,7 @@ class Context:
     def wait(self, step: str, seconds: float, message: str) -> None:
         """Wait visibly (a countdown event about once a second) and cancellably."""
         deadline = time.monotonic() + seconds
+        self.idle()
         while (left := deadline - time.monotonic()) > 0:
             self.check_cancelled()
             self.report(Event(step, message, "wait", round(left, 1)))

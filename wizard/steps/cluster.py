@@ -56,6 +56,7 @@ class ClusterStep(Step):
         with failures(self):
             sub = subscription(ctx, "cluster")
             cluster = gateway(ctx, "cluster").clusters(sub.id).get(c.resource_group, c.name)
+            ctx.observed.record(_key(sub.id, c.resource_group, c.name), cluster)
             if cluster is None:
                 return Check("missing", [f"there is no AKS cluster {c.name} in resource group {c.resource_group} "
                                          f"of subscription {sub.name}"], {"subscription_id": sub.id})
@@ -75,13 +76,15 @@ class ClusterStep(Step):
             sub = subscription(ctx, "cluster")
             arm = gateway(ctx, "cluster")
             clusters = arm.clusters(sub.id)
-            cluster = clusters.get(c.resource_group, c.name)
+            cluster = ctx.observed.take(_key(sub.id, c.resource_group, c.name),
+                                        lambda: clusters.get(c.resource_group, c.name))
             if cluster is None:
                 raise StepFailed(_not_found(ctx, arm, sub))
 
             def progress(message: str) -> None:
                 ctx.check_cancelled()
                 ctx.report(Event(self.name, message, "progress"))
+                ctx.idle()  # the update runs for a while: a headless run imports the later steps' modules now
 
             if cluster.provisioning_state in BUSY_STATES:
                 progress(f"Cluster {c.name} is {cluster.provisioning_state}; waiting for that operation to finish")
@@ -106,6 +109,11 @@ class ClusterStep(Step):
                         "Check the cluster with `az aks show` and run the step again.", self.name))
                 summary = f"Turned on the OIDC issuer and workload identity on cluster {c.name}"
             return Result(f"{summary}; issuer {cluster.issuer_url}", _values(cluster))
+
+
+def _key(subscription_id: str, group: str, name: str) -> str:
+    """The cluster's key among a step's observations (ARM names are case-insensitive)."""
+    return f"/subscriptions/{subscription_id}/resourceGroups/{group}/managedClusters/{name}".lower()
 
 
 def _off(cluster: Cluster) -> list[str]:

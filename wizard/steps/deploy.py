@@ -46,6 +46,11 @@ def kube_ref(cluster_id: str, namespace: str, kind: str = "", name: str = "") ->
     return f"{path}/{kind}/{name}" if kind else path
 
 
+def observed_key(namespace: str, kind: str = "", name: str = "") -> str:
+    """An object's key among the run's observations (its API path; see Context.observed)."""
+    return f"k8s:/namespaces/{namespace}/{kind}/{name}" if kind else f"k8s:/namespaces/{namespace}"
+
+
 def owned(obj: Obj, session: str) -> bool:
     """Whether this session created a Kubernetes object: the wizard writes its session annotation only when it
     creates one (so a crash between creating and saving can still be told apart from someone else's object)."""
@@ -120,12 +125,16 @@ class DeployStep(Step):
             missing: list[str] = []
             drifted: list[str] = []
             ns, sa = desired.namespace, desired.service_account
-            account = kube.get_service_account(ns, sa)
+            # Taken from the run's observations when the trust step has just made or read it.
+            account_key = observed_key(ns, "serviceaccounts", sa)
+            account = ctx.observed.take(account_key, lambda: kube.get_service_account(ns, sa))
+            ctx.observed.record(account_key, account)
             if account is None:
                 missing.append(f"ServiceAccount {ns}/{sa} does not exist")
             else:
                 drifted += _annotation_drift(account, desired)
             pod = kube.get_pod(ns, desired.pod)
+            ctx.observed.record(observed_key(ns, "pods", desired.pod), pod)
             if pod is None:
                 missing.append(f"pod {ns}/{desired.pod} does not exist")
             else:
@@ -152,7 +161,8 @@ class DeployStep(Step):
             created: list[str] = []
             done: list[str] = []
 
-            namespace = kube.ensure_namespace(ns, owner_labels, owner_annotations)
+            namespace = kube.ensure_namespace(ns, owner_labels, owner_annotations,
+                                              ctx.observed.take(observed_key(ns), lambda: None))
             if namespace.action == "created":
                 done.append(f"created namespace {ns}")
                 ctx.report(Event(self.name, f"created namespace {ns}", "progress"))
@@ -160,8 +170,10 @@ class DeployStep(Step):
                 created.append(kube_ref(cluster_id, ns))
             ctx.check_cancelled()
 
+            account = ctx.observed.take(observed_key(ns, "serviceaccounts", sa),
+                                        lambda: kube.get_service_account(ns, sa))
             applied = kube.apply_service_account(ns, sa, desired.annotations, {}, owner_labels=owner_labels,
-                                                 owner_annotations=owner_annotations)
+                                                 owner_annotations=owner_annotations, read=False, current=account)
             stale_tenant = _annotation_drift(applied.obj, desired)
             if stale_tenant:  # same tenant, but someone's tenant-id annotation would send the pod elsewhere
                 ctx.report(Event(self.name, stale_tenant[0], "warning"))
@@ -181,6 +193,7 @@ class DeployStep(Step):
             if fresh or owned(pod, ctx.session.name):
                 created.append(kube_ref(cluster_id, ns, "pods", desired.pod))
             self._verify(ctx, kube, desired, pod)
+            ctx.observed.record(observed_key(ns, "pods", desired.pod), pod)  # as admitted: where the logs step starts
             reporter = PodReporter(ctx, self.name, kube, ns, desired.pod)
             reporter.pod(pod)
 
@@ -199,7 +212,7 @@ class DeployStep(Step):
         """The pod as the API server holds it, and whether this call created it: an up-to-date pod is kept, a
         stale one is deleted (waiting until it is gone) and created again."""
         ns, name = desired.namespace, desired.pod
-        existing = kube.get_pod(ns, name)
+        existing = ctx.observed.take(observed_key(ns, "pods", name), lambda: kube.get_pod(ns, name))
         if existing is not None:
             reasons = _pod_drift(existing, desired)
             if not reasons:

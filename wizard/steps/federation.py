@@ -69,6 +69,7 @@ class FederationStep(Step):
             sub, group, identity = _identity(ctx)
             fics = gateway(ctx, "identity").fics(sub)
             existing = fics.list(group, identity)
+            ctx.observed.record(_key(sub, group, identity), existing)
             mine = next((f for f in existing if f.name.lower() == p.federation_name.lower()), None)
             if mine is None:
                 twin = next((f for f in existing if (f.issuer, f.subject, f.audiences)
@@ -88,7 +89,9 @@ class FederationStep(Step):
             sub, group, identity = _identity(ctx)
             ctx.report(Event(self.name, f"Writing federated credential {p.federation_name} on {identity}", "progress"))
             written = gateway(ctx, "identity").fics(sub).ensure(group, identity, p.federation_name, issuer, p.subject,
-                                                                 p.federation.audience, waiter(ctx, self.name))
+                                                                 p.federation.audience, waiter(ctx, self.name),
+                                                                 ctx.observed.take(_key(sub, group, identity),
+                                                                                   lambda: None))
             fic = written.value
             differences = _differences(fic, issuer, p.subject, p.federation.audience)
             if differences:  # Azure stored something else than was sent: never leave it unnoticed
@@ -114,6 +117,11 @@ def _identity(ctx: Context) -> tuple[str, str, str]:
     identity_id = ctx.value("identity", "identity_id")
     parsed = parse_id(identity_id)
     return parsed.subscription_id, parsed.resource_group, parsed.name
+
+
+def _key(subscription_id: str, group: str, identity: str) -> str:
+    """The identity's credentials' key among a step's observations (ARM names are case-insensitive)."""
+    return f"/subscriptions/{subscription_id}/resourceGroups/{group}/userAssignedIdentities/{identity}/fics".lower()
 
 
 def _identity_ours(ctx: Context) -> bool:

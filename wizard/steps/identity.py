@@ -61,6 +61,7 @@ class IdentityStep(Step):
                                          f"{sub.name}, so no managed identity exists there yet"],
                              {"subscription_id": sub.id})
             found = arm.identities(sub.id).get(i.resource_group, i.name)
+            ctx.observed.record(_key(sub.id, i.resource_group, i.name), found)
             if found is None:
                 need = "; the plan reuses it, so it must exist" if i.reuse else ""
                 return Check("missing", [f"there is no managed identity {i.name} in resource group "
@@ -88,7 +89,8 @@ class IdentityStep(Step):
             if arm.providers(sub.id).ensure_registered(PROVIDER, waiter(ctx, self.name)):
                 ctx.report(Event(self.name, f"Registered the {PROVIDER} resource provider on {sub.name}"))
             identities = arm.identities(sub.id)
-            found = identities.get(i.resource_group, i.name)
+            found = ctx.observed.take(_key(sub.id, i.resource_group, i.name),
+                                      lambda: identities.get(i.resource_group, i.name))
             if found is not None:
                 return self._existing(ctx, found)
             if i.reuse:
@@ -131,6 +133,11 @@ class IdentityStep(Step):
                 "identity.name.", self.name))
         return Result(f"Using managed identity {i.name} in {i.resource_group} (client ID {found.client_id})",
                       _values(found), _ours(ctx, found))
+
+
+def _key(subscription_id: str, group: str, name: str) -> str:
+    """The identity's key among a step's observations (ARM names are case-insensitive)."""
+    return f"/subscriptions/{subscription_id}/resourceGroups/{group}/userAssignedIdentities/{name}".lower()
 
 
 def _ours(ctx: Context, found: Identity) -> list[str]:

@@ -17,6 +17,7 @@ from wizard.diagnose import Diagnosis, diagnose, redact
 from wizard.kube.client import Kube, KubeError
 from wizard.steps.armsupport import failures, known
 from wizard.steps.base import Check, Context, Description, Event, Result, Step, StepFailed
+from wizard.steps.deploy import observed_key
 from wizard.steps.podwatch import (
     STUCK_REASONS,
     Obj,
@@ -74,7 +75,9 @@ class LogsStep(Step):
         with failures(self):
             ns, name = self._where(ctx)
             kube = Kube.connect(ctx)
-            pod = kube.get_pod(ns, name)
+            # Taken from the run's observations when the deploy step has just created (or kept) it.
+            pod = ctx.observed.take(observed_key(ns, "pods", name), lambda: kube.get_pod(ns, name))
+            ctx.observed.record(observed_key(ns, "pods", name), pod)
             if pod is None:
                 return Check("missing", [f"pod {ns}/{name} does not exist"])
             wanted_uid = known(ctx, "deploy", "pod_uid")
@@ -121,7 +124,9 @@ class LogsStep(Step):
         """Watch until the container runs or has run; a container that cannot start fails at once."""
         ns, name = reporter.namespace, reporter.name
         wanted_uid = known(ctx, "deploy", "pod_uid")
-        for pod in kube.watch_pod(ns, name, self.start_timeout):
+        # The watch starts from the pod the check has just read (when it did), instead of listing it again.
+        checked = ctx.observed.take(observed_key(ns, "pods", name), lambda: None)
+        for pod in kube.watch_pod(ns, name, self.start_timeout, checked):
             ctx.check_cancelled()
             if wanted_uid and uid(pod) != wanted_uid:
                 raise StepFailed(_pod_gone(ns, name))

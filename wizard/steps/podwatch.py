@@ -89,6 +89,17 @@ def describe(pod: Obj) -> str:
     return phase
 
 
+# Waiting reasons every starting container goes through: no reason to look at the events again.
+_ROUTINE_WAITS = frozenset({"ContainerCreating", "PodInitializing"})
+
+
+def _events_key(pod: Obj) -> tuple[str, str, bool]:
+    """What, when it changes, makes new events worth a listing: the phase, an unusual waiting reason, deletion."""
+    phase = str((pod.get("status") or {}).get("phase") or "Pending")
+    reason = (waiting(pod) or ("", ""))[0]
+    return phase, "" if reason in _ROUTINE_WAITS else reason, bool(meta(pod).get("deletionTimestamp"))
+
+
 class PodReporter:
     """Reports a pod's state changes and its events (each once) as `step` progress; the UI shows them live."""
 
@@ -97,14 +108,21 @@ class PodReporter:
         self.namespace, self.name = namespace, name
         self._seen: set[tuple[str, str]] = set()
         self._state = ""
+        self._events_key: tuple[str, str, bool] | None = None
 
     def pod(self, pod: Obj) -> None:
-        """Report the pod's state if it changed, then the events that appeared since the last call."""
+        """Report the pod's state if it changed; list the events that appeared since when its phase changed or it
+        began waiting for an unusual reason (each listing is a request, and a starting pod is updated several
+        times: the events that matter come with a new phase — scheduled, started, failed — or explain a wait
+        such as ErrImagePull; routine container creation needs no listing of its own)."""
         state = describe(pod)
         if state != self._state:
             self._state = state
             self.ctx.report(Event(self.step, f"pod {self.namespace}/{self.name}: {state}", "progress"))
-        self.events(uid(pod))
+        key = _events_key(pod)
+        if key != self._events_key:
+            self._events_key = key
+            self.events(uid(pod))
 
     def events(self, pod_uid: str) -> list[Obj]:
         """New events about this pod (not an older pod of the same name), reported and returned."""

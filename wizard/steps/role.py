@@ -62,7 +62,7 @@ class RoleStep(Step):
             found: list[RoleAssignment] = []
             missing: list[str] = []
             for grant in self._grants(ctx):
-                existing = self._existing(ctx, grant, principal)
+                existing = self._existing(ctx, grant, principal, record=True)
                 if existing is None:
                     missing.append(f"{grant.role.role_name} is not assigned to the identity on {grant.scope}")
                 else:
@@ -110,12 +110,17 @@ class RoleStep(Step):
             grants.append(_Grant(grant, scope, arm.roles(_subscription_of(scope)).definition(grant.role, scope)))
         return grants
 
-    def _existing(self, ctx: Context, grant: _Grant, principal: str) -> RoleAssignment | None:
+    def _existing(self, ctx: Context, grant: _Grant, principal: str, record: bool = False) -> RoleAssignment | None:
         """An assignment of this role to the principal that applies at the scope (at it, or inherited); one at
-        exactly the scope is preferred."""
-        arm = gateway(ctx, "identity")
-        matching = [a for a in arm.roles(_subscription_of(grant.scope)).assignments(grant.scope, principal)
-                    if a.role_guid == grant.role.guid]
+        exactly the scope is preferred. The check records the listing it read; the apply right after uses it."""
+        roles = gateway(ctx, "identity").roles(_subscription_of(grant.scope))
+        key = f"assignments:{grant.scope}|{principal}".lower()
+        if record:
+            listed = roles.assignments(grant.scope, principal)
+            ctx.observed.record(key, listed)
+        else:
+            listed = ctx.observed.take(key, lambda: roles.assignments(grant.scope, principal))
+        matching = [a for a in listed if a.role_guid == grant.role.guid]
         exact = [a for a in matching if a.scope.rstrip("/").lower() == grant.scope.rstrip("/").lower()]
         best = exact or matching
         return best[0] if best else None

@@ -160,7 +160,7 @@ class TrustStep(Step):
         wizard's ownership marks; the deploy step adds the workload identity annotations). Returns the refs of
         what was created, in the deploy step's format."""
         from wizard.kube.client import owner_annotations, owner_labels
-        from wizard.steps.deploy import kube_ref, owned
+        from wizard.steps.deploy import kube_ref, observed_key, owned
 
         k = ctx.plan.kubernetes
         cluster_id = ctx.value("cluster", "cluster_id")
@@ -171,6 +171,10 @@ class TrustStep(Step):
             created.append(kube_ref(cluster_id, k.namespace))
         applied = kube.apply_service_account(k.namespace, k.service_account, {}, {}, owner_labels=labels,
                                              owner_annotations=annotations)
+        # What the deploy step, next in this run, would read again (see Context.observed).
+        if (namespace.obj.get("metadata") or {}).get("uid"):  # the object itself (not a stand-in after a conflict)
+            ctx.observed.record(observed_key(k.namespace), namespace.obj)
+        ctx.observed.record(observed_key(k.namespace, "serviceaccounts", k.service_account), applied.obj)
         if applied.action == "created" or owned(applied.obj, ctx.session.name):  # or made by a run that crashed
             created.append(kube_ref(cluster_id, k.namespace, "serviceaccounts", k.service_account))
         return created
@@ -282,10 +286,9 @@ class TrustStep(Step):
                 "SubjectUnexpected", "The token names another ServiceAccount",
                 f"The cluster minted a token with subject {subject!r} for {ctx.plan.subject!r}.",
                 "Check kubernetes.namespace and kubernetes.service_account in the plan.", "deploy"))
-        matches, mismatch = self._credentials_match(ctx, claims)
-        # Propagation: with a matching credential in ARM, any "no match" answer is Entra not knowing it yet (a
-        # changed credential shows its old values for a while); unread credentials leave only the generic code.
-        waitable = PROPAGATION_CODES if matches else ("AADSTS70021",) if matches is None else ()
+        # The identity's credentials are read from ARM only once Entra refuses the token (the federation step
+        # has just written them; an accepted token needs no second look).
+        fics_read: tuple[bool | None, str | None] | None = None
         credential = ClientAssertionCredential(tenant_id, client_id, assertion, **ctx.cloud.credential_kwargs())
         budget = self.fic_propagation_timeout if patient else 0.0
         waited, delay = 0.0, self.first_delay
@@ -296,6 +299,13 @@ class TrustStep(Step):
                 break
             except ClientAuthenticationError as exc:
                 found = diagnose(exc, "federation")
+                if fics_read is None:
+                    fics_read = self._credentials_match(ctx, claims)
+                matches, mismatch = fics_read
+                # Propagation: with a matching credential in ARM, any "no match" answer is Entra not knowing it
+                # yet (a changed credential shows its old values for a while); unread credentials leave only the
+                # generic code.
+                waitable = PROPAGATION_CODES if matches else ("AADSTS70021",) if matches is None else ()
                 if found.code in waitable and waited + delay <= budget:
                     ctx.wait(self.name, delay, "Entra ID does not know the new federated credential yet "
                                                "(AADSTS70021, propagation): retrying")

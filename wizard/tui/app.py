@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
-from typing import Any, TypeVar
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from itertools import groupby
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from textual import work
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from wizard.diagnose import Diagnosis, diagnose
 from wizard.flow import DONE, FAILED
 from wizard.plan import Plan
 from wizard.session import Session, SessionError, SessionStore, Target
-from wizard.steps.base import Context, Description, Event, LoginOptions, StepFailed
-from wizard.target import Cloud
 from wizard.tui.commands import WizardCommands
-from wizard.tui.messages import EngineEvent, StepFinished
+from wizard.tui.messages import EngineEvent, EventsQueued, StepFinished
+
+if TYPE_CHECKING:  # the engine's modules load with the first step, not on the first frame's path
+    from wizard.diagnose import Diagnosis
+    from wizard.steps.base import Context, Description, Event
+    from wizard.target import Cloud
 
 # Steps with a screen of their own ("module:Class", built like StepScreen); the others use the generic StepScreen.
 STEP_SCREENS: dict[str, str] = {
@@ -40,6 +45,13 @@ STEP_SCREENS["role"] = "wizard.tui.screens.role:RoleScreen"
 STEP_SCREENS["deploy"] = "wizard.tui.screens.deploy:DeployScreen"
 
 T = TypeVar("T")
+R = TypeVar("R")
+# Worker groups: a group cancels its running worker when another starts in it, so steps and tear-downs have one each
+# (and `refused` keeps them from running at the same time).
+STEP_GROUP, TEARDOWN_GROUP = "engine", "teardown"
+# What each action waits for ("delete": the confirmed tear-down, after its own preview has ended).
+WAITS_FOR = {"step": (TEARDOWN_GROUP,), "teardown": (STEP_GROUP, TEARDOWN_GROUP), "delete": (STEP_GROUP,),
+             "export": (STEP_GROUP,)}
 
 
 def _screen_class(step: str) -> type:
@@ -57,7 +69,6 @@ def _screen_class(step: str) -> type:
 
 
 class WizardApp(App[int]):
-    CSS_PATH = "app.tcss"
     TITLE = "wi-wizard"
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
     COMMANDS = App.COMMANDS | {WizardCommands}
@@ -74,6 +85,9 @@ class WizardApp(App[int]):
         self.engine: object | None = None
         self._ui_thread = threading.get_ident()
         self._held: contextlib.ExitStack | None = None  # the open session's lock
+        self._events: list[Event] = []  # reported by workers, not yet handed to the screen (see _report)
+        self._events_lock = threading.Lock()
+        self._delivered_at = 0.0  # time.monotonic() of the last hand-over
 
     def on_mount(self) -> None:
         from wizard.tui.screens.welcome import WelcomeScreen
@@ -124,6 +138,7 @@ class WizardApp(App[int]):
     @work(thread=True, exclusive=True, group="cloud", exit_on_error=False, description="Connecting")
     def _start(self, session: Session) -> None:
         from wizard.engine import Engine
+        from wizard.steps.base import LoginOptions
 
         cloud = self.cloud or self._resolve_cloud()
         self.cloud = cloud
@@ -140,6 +155,8 @@ class WizardApp(App[int]):
     def _sign_in_again(self, engine: Any) -> None:
         """A resumed session that had signed in signs in again before its screen shows (credentials are never
         saved), so the step it stopped at runs as it would have. A failure is explained; the login step fixes it."""
+        from wizard.steps.base import StepFailed
+
         login = engine.session.outcomes.get("login")
         if engine.flow.state == "login" or login is None or login.status != "done":
             return
@@ -160,9 +177,25 @@ class WizardApp(App[int]):
 
     # -- running steps --------------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="engine", exit_on_error=False, description="Running a step")
+    def _busy(self, group: str) -> bool:
+        return any(w.group == group and w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers)
+
+    def refused(self, action: str) -> bool:
+        """Whether `action` must wait for work already running (said in a notice). A step and a tear-down both drive
+        the session and its clients (and a worker group cancels its running worker when another starts), so neither
+        starts while the other runs; an export reads what a step is still writing, so it waits for the step."""
+        for group in WAITS_FOR[action]:
+            if self._busy(group):
+                running = "A step" if group == STEP_GROUP else "A tear-down"
+                self.notify(f"{running} is running: wait for it to finish first.", title="Not now",
+                            severity="warning", markup=False)
+                return True
+        return False
+
+    @work(thread=True, exclusive=True, group=STEP_GROUP, exit_on_error=False, description="Running a step")
     def run_step(self, name: str) -> None:
         from wizard.engine import Engine
+        from wizard.steps.base import StepFailed
 
         engine = self.engine
         assert isinstance(engine, Engine)
@@ -207,14 +240,24 @@ class WizardApp(App[int]):
             setattr(self.engine.ctx.logins, side, method)
 
     @work(thread=True, group="lookup", exit_on_error=False, description="Looking up")
-    def lookup(self, query: Callable[[Context], T], done: Callable[[T], Any]) -> None:
+    def lookup(self, query: Callable[[Context], T], done: Callable[[T], Any],
+               failed: Callable[[Diagnosis], Any] | None = None) -> None:
         """Run a read-only query (wizard.discover) against the cloud in a thread worker and hand its result to
-        `done` on the UI thread; a failure goes through the one error handler below."""
+        `done` on the UI thread. A failure goes through the one error handler below (the notice); `failed`, when
+        given, also gets its diagnosis on the UI thread first, so the screen can say what to do in place of the
+        result it was waiting for."""
         from wizard.engine import Engine
 
         engine = self.engine
         assert isinstance(engine, Engine)
-        result = query(engine.ctx)
+        try:
+            result = query(engine.ctx)
+        except Exception as exc:
+            if failed is not None:
+                from wizard.diagnose import diagnose
+
+                self.call_from_thread(failed, diagnose(exc))
+            raise
         self.call_from_thread(done, result)
 
     def advance(self, step: str) -> None:
@@ -278,6 +321,8 @@ class WizardApp(App[int]):
         if not isinstance(self.engine, Engine):
             self.notify("Start or resume a session first.", markup=False)
             return
+        if self.refused("export"):
+            return
 
         def written(path: Path | None) -> None:
             if path is not None:
@@ -285,11 +330,18 @@ class WizardApp(App[int]):
 
         self.push_screen(ExportModal(self.engine.session, fmt), written)
 
-    @work(thread=True, exclusive=True, group="engine", exit_on_error=False, description="Previewing the tear-down")
     def teardown(self) -> None:
+        """Preview and confirm a tear-down of what the session created (refused while a step or one runs)."""
+        if not self.refused("teardown"):
+            self._preview_teardown()
+
+    @work(thread=True, exclusive=True, group=TEARDOWN_GROUP, exit_on_error=False,
+          description="Previewing the tear-down")
+    def _preview_teardown(self) -> None:
         """Sign in (credentials are never saved), read what is left of what the session created, and ask."""
         from wizard import teardown
         from wizard.engine import Engine
+        from wizard.steps.base import StepFailed
         from wizard.tui.screens.teardown_modal import TeardownModal
 
         engine = self.engine
@@ -308,12 +360,12 @@ class WizardApp(App[int]):
         items = teardown.preview(engine.ctx)
 
         def answered(confirmed: bool | None) -> None:
-            if confirmed:
+            if confirmed and not self.refused("delete"):  # a step may have started while the modal was up
                 self.run_teardown(items)
 
         self.call_from_thread(self.push_screen, TeardownModal(items), answered)
 
-    @work(thread=True, exclusive=True, group="engine", exit_on_error=False, description="Tearing down")
+    @work(thread=True, exclusive=True, group=TEARDOWN_GROUP, exit_on_error=False, description="Tearing down")
     def run_teardown(self, items: list[Any]) -> None:
         """Delete what the preview listed (progress reaches the screen as engine events), then show the result."""
         from wizard import teardown
@@ -336,14 +388,73 @@ class WizardApp(App[int]):
 
     # -- from worker threads --------------------------------------------------------------------------------
 
+    # Events a worker may have waiting before it waits for the UI to take them: bounds memory when a pod's log
+    # arrives faster than the UI hands it on (a few MB of events at most).
+    EVENT_BACKLOG = 20_000
+    # How often, at most, queued events are handed to the screen during a burst (an event after a quiet spell
+    # goes at once): a chatty pod then costs the UI thread a few messages a frame, not one per chunk it reads.
+    EVENT_INTERVAL = 0.05
+
     def _ui(self, fn: Callable[[], object]) -> None:
         if threading.get_ident() == self._ui_thread:
+            self._deliver_events()
             fn()
         else:
             self.call_from_thread(fn)
 
+    def call_from_thread(self, callback: Callable[..., R | Awaitable[R]], *args: Any, **kwargs: Any) -> R:
+        """Textual's, but the events the calling worker reported before reach the screen first: a step's events,
+        then its `StepFinished` (or a screen switch, a notice), in the order the worker made them."""
+
+        def after_events() -> R | Awaitable[R]:
+            self._deliver_events()
+            return callback(*args, **kwargs)
+
+        return super().call_from_thread(after_events)
+
     def _report(self, event: Event) -> None:
-        self._ui(lambda: self.screen.post_message(EngineEvent(event)))
+        """The engine's reporter. From a worker thread it only queues the event: a chatty pod reports thousands of
+        log lines a second, and a blocking round trip to the UI thread plus one message per line capped the logs
+        screen at a few thousand lines/s. The first event into an empty queue asks the app to deliver; by the time
+        it does, more have usually queued and go to the screen together (consecutive log lines as one event)."""
+        if threading.get_ident() == self._ui_thread:
+            self._deliver_events()
+            self.screen.post_message(EngineEvent(event))
+            return
+        with self._events_lock:
+            self._events.append(event)
+            waiting = len(self._events)
+        if waiting == 1:
+            self.post_message(EventsQueued())
+        elif waiting >= self.EVENT_BACKLOG:
+            super().call_from_thread(self._deliver_events)  # the worker waits until the UI has taken them
+
+    @on(EventsQueued)
+    def _events_queued(self) -> None:
+        """Deliver now, or when EVENT_INTERVAL has passed since the last hand-over (more will have queued by then)."""
+        wait = self._delivered_at + self.EVENT_INTERVAL - time.monotonic()
+        if wait > 0:
+            self.set_timer(wait, self._deliver_events)
+        else:
+            self._deliver_events()
+
+    def _deliver_events(self) -> None:
+        """Hand every queued event to the current screen, in order, consecutive log lines of a step joined by
+        "\n" into one event (the logs screen splits them; one message per line would cost as much as showing it)."""
+        with self._events_lock:
+            events, self._events = self._events, []
+        if not events:
+            return
+        self._delivered_at = time.monotonic()
+        screen = self.screen
+        for step, run in groupby(events, key=lambda e: e.step if e.kind == "log" else None):
+            if step is None:  # not log lines: each as it was reported
+                for event in run:
+                    screen.post_message(EngineEvent(event))
+                continue
+            first, *more = run
+            joined = replace(first, message="\n".join([first.message, *(e.message for e in more)])) if more else first
+            screen.post_message(EngineEvent(joined))
 
     def _device_code(self, uri: str, code: str, expires_on: object) -> None:
         """The credential's prompt (called on the login worker's thread): a modal over the login screen, which
@@ -355,6 +466,8 @@ class WizardApp(App[int]):
     # -- the one error handler ------------------------------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        from wizard.diagnose import diagnose
+
         if event.state != WorkerState.ERROR or event.worker.error is None:
             return
         d = diagnose(event.worker.error)

@@ -61,11 +61,13 @@ def _formats() -> tuple[str, ...]:
 
 def wizard_commands(app: WizardApp, screen: Screen[object]) -> Iterator[Command]:
     """Every action that applies in the app's current state, on `screen` (the one the palette was opened over)."""
+    import os
+
     from wizard.tui.screens.step import StepScreen
 
     yield "New session", partial(_show_welcome, app), "Back to the welcome screen to start a new session"
     for summary in app.store.list():
-        if summary.problem is None:
+        if summary.problem is None and summary.holder in (None, os.getpid()):  # not one open in another wi-wizard
             yield (f"Resume {summary.name}", partial(app.open_existing, summary.name),
                    f"{summary.target}, at {summary.state}, last changed {summary.updated_at}")
     for step in reached_steps(app):

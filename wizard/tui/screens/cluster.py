@@ -20,14 +20,16 @@ from textual.timer import Timer
 from textual.widgets import Button, DataTable, Label, ProgressBar, Static
 
 from wizard import discover
+from wizard.diagnose import Diagnosis
 from wizard.tui.messages import EngineEvent, StepFinished
-from wizard.tui.screens.form import FormStepScreen
+from wizard.tui.screens.form import FormStepScreen, lookup_failure
 
 if TYPE_CHECKING:
     from wizard.azure.arm import Cluster, Subscription
 
 # The state this screen is about comes right after the name, so it stays in view on narrow terminals.
 COLUMNS = ("Name", "OIDC issuer", "Workload identity", "Resource group", "Location", "Kubernetes")
+LOOKING_UP = "Looking up the clusters the cluster-side login can see…"
 
 
 def _on_off(value: bool) -> Text:
@@ -62,6 +64,7 @@ class ClusterScreen(FormStepScreen):
     DEFAULT_CSS = """
     ClusterScreen #clusters { height: auto; max-height: 8; }
     ClusterScreen #cluster-status { height: auto; color: $text-muted; margin-bottom: 1; }
+    ClusterScreen #cluster-status.-failed { color: $error; }
     ClusterScreen #cluster-detail { height: auto; padding: 0 1; margin-top: 1; border: round $panel-lighten-2; }
     ClusterScreen #progress { height: auto; display: none; margin-bottom: 1; }
     ClusterScreen #progress.-running { display: block; }
@@ -102,8 +105,7 @@ class ClusterScreen(FormStepScreen):
                 yield Static("", id="elapsed", markup=False)
             yield Static("", id="progress-message", markup=False)
         with VerticalScroll(classes="form"):
-            yield Static("Looking up the clusters the cluster-side login can see…", id="cluster-status",
-                         markup=False)
+            yield Static(LOOKING_UP, id="cluster-status", markup=False)
             table: DataTable[str | Text] = DataTable(id="clusters", cursor_type="row", zebra_stripes=True)
             table.add_columns(*COLUMNS)
             yield table
@@ -120,14 +122,26 @@ class ClusterScreen(FormStepScreen):
     # -- the table --------------------------------------------------------------------------------------------
 
     def action_reload(self) -> None:
-        self.lookup(discover.cluster_choices, self.show_clusters)
+        self._status(LOOKING_UP)
+        self.lookup(discover.cluster_choices, self.show_clusters, self.show_lookup_failure)
+
+    def _status(self, line: str, failed: bool = False) -> None:
+        status = self.query_one("#cluster-status", Static)
+        status.update(line)
+        status.set_class(failed, "-failed")
+
+    def show_lookup_failure(self, diagnosis: Diagnosis) -> None:
+        """The listing failed (the app's notice has the details): say so where the table's count would be, and how
+        to try again; the plan's cluster is still what the step runs for."""
+        self._status(lookup_failure("the clusters", diagnosis), failed=True)
 
     def show_clusters(self, choices: discover.ClusterChoices | None) -> None:
         """Fill the table (None: not signed in yet) and highlight the plan's cluster."""
-        status = self.query_one("#cluster-status", Static)
         table: DataTable[str | Text] = self.query_one("#clusters", DataTable)
         table.clear()
         self.clusters = {}
+        self._status("")
+        status = self.query_one("#cluster-status", Static)
         if choices is None:
             status.update("Sign in first (the Sign in step) to list the clusters; the plan's cluster is used as is.")
             return
@@ -139,6 +153,10 @@ class ClusterScreen(FormStepScreen):
         where = ", ".join(self.subscriptions[s.lower()].name if s.lower() in self.subscriptions else s
                           for s in choices.searched) or "no subscription"
         count = len(choices.clusters)
+        if not count:
+            status.update(f"No clusters in {where}: create one there, or sign in to another subscription (the Sign "
+                          "in step); press r to look again.")
+            return
         line = f"{count} cluster{'s' if count != 1 else ''} in {where} (Tab to the table, ↑/↓ to choose)"
         planned = self._planned()
         if planned is not None:

@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Input, OptionList, RadioSet, Select, Static, TextArea
 
+from wizard.diagnose import Diagnosis
 from wizard.steps.base import Context
 from wizard.tui.messages import StepFinished
 from wizard.tui.screens.step import StepScreen
@@ -28,6 +29,16 @@ from wizard.tui.widgets.field import Field
 
 T = TypeVar("T")
 DEBOUNCE_SECONDS = 0.25
+
+
+def lookup_failure(what: str, diagnosis: Diagnosis, then: str = "") -> str:
+    """The line a screen shows where a failed lookup's result would be: what could not be listed, why in brief
+    (an unknown error's own text, cut short: the app's notice has it in full), and that r tries again."""
+    why = diagnosis.title
+    if diagnosis.code == "Unexpected" and diagnosis.detail:
+        detail = diagnosis.detail if len(diagnosis.detail) <= 160 else diagnosis.detail[:159] + "…"
+        why += f" ({detail})"
+    return f"✗ Could not list {what}: {why}. Press r to retry{then}."
 
 
 class FormStepScreen(StepScreen):
@@ -48,6 +59,10 @@ class FormStepScreen(StepScreen):
     FormStepScreen Checkbox { border: none; padding: 0; height: 1; background: transparent; margin-bottom: 1; }
     FormStepScreen .form-warning { color: $warning; height: auto; }
     FormStepScreen .form-problem { color: $error; height: auto; }
+    /* The description gives way to the form (it scrolls), so the buttons and the event log stay on screen. */
+    FormStepScreen #describe { height: 1fr; max-height: 8; min-height: 3; }
+    FormStepScreen #actions { margin: 1 0 0 0; }
+    FormStepScreen #events { min-height: 3; }
     /* Once the step has run (or failed before), its progress and diagnosis need the room more than the form. */
     FormStepScreen.-ran .form { max-height: 30% !important; }
     """
@@ -64,13 +79,6 @@ class FormStepScreen(StepScreen):
             choice.compact = True
         for radios in self.query(RadioSet).results(RadioSet):
             radios.compact = True
-        # app.tcss sizes the step screen's parts and outranks any DEFAULT_CSS: a form needs the description to
-        # give way (it scrolls) so that the buttons and the event log stay on screen at 80×24.
-        self.query_one("#describe").styles.height = "1fr"
-        self.query_one("#describe").styles.max_height = 8
-        self.query_one("#describe").styles.min_height = 3
-        self.query_one("#actions").styles.margin = (1, 0, 0, 0)
-        self.query_one("#events").styles.min_height = 3
         # After StepScreen.on_mount (Textual calls it after this one), which shows a saved diagnosis.
         self.call_after_refresh(lambda: self.set_class(self.diagnosis is not None, "-ran"))
         self.tidy()
@@ -103,15 +111,25 @@ class FormStepScreen(StepScreen):
     def form_changed(self) -> None:
         """Called after the plan took the valid values, before the description is refreshed."""
 
-    def lookup(self, query: Callable[[Context], T], done: Callable[[T], Any]) -> None:
+    def lookup(self, query: Callable[[Context], T], done: Callable[[T], Any],
+               failed: Callable[[Diagnosis], Any] | None = None) -> None:
+        """`app.lookup` for this screen: `done(result)`, or `failed(diagnosis)` (the app's notice shows it too),
+        only while the screen is still shown."""
         if getattr(self.app, "engine", None) is None:
             return
 
+        def shown() -> bool:
+            return self.is_mounted and self in self.app.screen_stack  # (a modal over it is fine)
+
         def deliver(result: T) -> None:
-            if self.is_mounted and self in self.app.screen_stack:  # (a modal over it is fine)
+            if shown():
                 done(result)
 
-        self.app.lookup(query, deliver)  # type: ignore[attr-defined]
+        def fail(diagnosis: Diagnosis) -> None:
+            if failed is not None and shown():
+                failed(diagnosis)
+
+        self.app.lookup(query, deliver, fail if failed is not None else None)  # type: ignore[attr-defined]
 
     def schedule_refresh(self) -> None:
         """Something in the form changed: follow it in the plan and the description a moment later."""

@@ -16,20 +16,23 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
 from wizard import names
+from wizard.diagnose import Diagnosis
 from wizard.plan import RoleGrant
 from wizard.steps.base import Context
-from wizard.tui.screens.form import FormStepScreen
+from wizard.tui.screens.form import FormStepScreen, lookup_failure
 from wizard.tui.widgets.field import Field
 
 if TYPE_CHECKING:
     from wizard.azure.arm import RoleDefinition
 
 # Roles that may change anything (or hand out access to anything) in their scope.
+LOADING = "Loading the tenant's roles…"
 BROAD_ROLES = frozenset({"owner", "contributor", "user access administrator",
                          "role based access control administrator"})
 SCOPES = ("subscription", "resource-group", "resource")
@@ -52,13 +55,18 @@ class RoleScreen(FormStepScreen):
     DEFAULT_CSS = """
     RoleScreen #roles { height: 6; text-wrap: nowrap; text-overflow: ellipsis; }
     RoleScreen #role-description { color: $text-muted; height: auto; margin-bottom: 1; }
+    RoleScreen #role-description.-failed { color: $error; }
     RoleScreen #role-scope { margin-bottom: 1; }
     RoleScreen #other-grants { color: $text-muted; height: auto; }
     """
+    BINDINGS = [Binding("r", "reload", "Reload roles")]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.definitions: list[RoleDefinition] = []
+        # What the description line says until the tenant's roles are listed (or why they are not).
+        self.roles_status = LOADING
+        self.roles_failed = False
 
     @property
     def grant(self) -> RoleGrant:
@@ -87,7 +95,20 @@ class RoleScreen(FormStepScreen):
         self.query_one("#scope-id", Field).display = self._scope_kind() == "resource"
         self.query_one("#other-grants", Static).display = len(self.session.plan.roles) > 1
         self._show_warning()
-        self.lookup(_definitions, self.show_role_definitions)
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self._roles_status(LOADING)
+        self.lookup(_definitions, self.show_role_definitions, self.show_lookup_failure)
+
+    def _roles_status(self, line: str, failed: bool = False) -> None:
+        self.roles_status, self.roles_failed = line, failed
+        self._show_warning()
+
+    def show_lookup_failure(self, diagnosis: Diagnosis) -> None:
+        """Listing the roles failed (the app's notice has the details): say so, and how to try again."""
+        self._roles_status(lookup_failure("the tenant's roles", diagnosis,
+                                          f"; the plan's role {self.grant.role} is used as is"), failed=True)
 
     def first_focus(self) -> OptionList:
         return self.query_one("#roles", OptionList)  # Enter on the highlighted role runs the step
@@ -118,9 +139,16 @@ class RoleScreen(FormStepScreen):
 
     def show_role_definitions(self, definitions: list[RoleDefinition] | None) -> None:
         """The roles to pick from (Reader first); the plan's role stays highlighted (listed even when the tenant
-        does not offer it by that name, e.g. a role definition ID)."""
+        does not offer it by that name, e.g. a role definition ID). None: the identity side is not signed in."""
         if definitions is None:
+            self._roles_status(f"Sign in first (the Sign in step) to pick from the identity tenant's roles; the "
+                               f"plan's role {self.grant.role} is used as is.")
             return
+        if not definitions:
+            self._roles_status(f"The identity tenant listed no roles; the plan's role {self.grant.role} is used as "
+                               "is. Press r to look again.")
+            return
+        self.roles_failed = False
         self.definitions = list(definitions)
         roles = self.query_one("#roles", OptionList)
         current = self.grant.role
@@ -145,9 +173,10 @@ class RoleScreen(FormStepScreen):
 
     def _show_warning(self) -> None:
         definition = self._definition(self.grant.role)
-        self.query_one("#role-description", Static).update(
-            f"{definition.role_name}: {definition.description}" if definition else "Loading the tenant's roles…"
-            if not self.definitions else f"{self.grant.role}: not a built-in role of this tenant")
+        line = self.query_one("#role-description", Static)
+        line.update(f"{definition.role_name}: {definition.description}" if definition else self.roles_status
+                    if not self.definitions else f"{self.grant.role}: not a built-in role of this tenant")
+        line.set_class(self.roles_failed and not self.definitions, "-failed")
         self.query_one("#broad-warning", Static).update(broad_warning(self.grant, definition))
         self.tidy()
 

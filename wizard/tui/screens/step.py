@@ -21,6 +21,18 @@ MAX_LOG_LINES = 5000
 
 class StepScreen(Screen[None]):
     BINDINGS = [("enter", "run", "Run this step"), ("b", "back", "Back"), ("d", "details", "Details")]
+    # Scoped to the step screen (Textual prefixes a screen's DEFAULT_CSS with its type, subclasses included), so a
+    # subclass re-sizes these parts in its own DEFAULT_CSS: same specificity, and the subclass's rules win the tie.
+    DEFAULT_CSS = """
+    StepScreen #body { padding: 0 2; }
+    StepScreen #step-title { text-style: bold; margin: 1 0; }
+    StepScreen #describe { height: auto; max-height: 12; }
+    StepScreen #commands { margin-top: 1; padding: 0 1; background: $boost; color: $text-muted; }
+    StepScreen #actions { height: auto; margin: 1 0; }
+    StepScreen #actions Button { margin-right: 2; }
+    StepScreen #diagnosis { color: $error; height: auto; }
+    StepScreen #events { height: 1fr; border: round $panel-lighten-2; }
+    """
 
     def __init__(self, session: Session, step: str, description: Description, target_label: str,
                  target_detail: str) -> None:
@@ -84,6 +96,8 @@ class StepScreen(Screen[None]):
     def action_run(self) -> None:
         if self.finished:
             self.app.advance(self.step)  # type: ignore[attr-defined]
+            return
+        if self.app.refused("step"):  # type: ignore[attr-defined]  # a tear-down is running (the app says so)
             return
         if not self.commit_form():
             return

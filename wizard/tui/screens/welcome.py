@@ -1,6 +1,7 @@
 """Start a new session (from a plan file, or from scratch: the step screens' forms fill a blank plan), or resume a
 saved one — with enough about each saved session (its plan, what it created, how it last failed) to pick the right
-one. A session file that cannot be read is set aside (never changed) and listed with its problem."""
+one. A session file that cannot be read is set aside (never changed) and listed with its problem — unless another
+wi-wizard has that session open: a session held elsewhere is listed as such and never read, moved or locked here."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ SCRATCH_NAME = "wi-session"
 
 @dataclass(frozen=True)
 class SavedSession:
-    """One row of the resume list: the session when it could be read, else what was wrong and where it went."""
+    """One row of the resume list: the session when it could be read, else what was wrong and where it went, or
+    which other process has it open (`holder`: then it was not read)."""
 
     name: str
     target: str
@@ -34,6 +36,16 @@ class SavedSession:
     updated_at: str
     session: Session | None = None
     problem: str = ""
+    holder: int | None = None
+
+    @property
+    def step(self) -> str:
+        """The step column: where the session stands, or why it cannot be resumed from here."""
+        if self.holder is not None:
+            return held_text(self.holder)
+        if self.session is None:
+            return "✗ unreadable"
+        return "torn down" if torn_down(self.session) else state_title(self.state)
 
 
 def state_title(state: str) -> str:
@@ -44,11 +56,35 @@ def state_title(state: str) -> str:
     return TITLES.get(state, state)
 
 
+def held_text(pid: int) -> str:
+    return f"open in another wi-wizard (pid {pid})"
+
+
+def torn_down(session: Session) -> bool:
+    """Whether the session's set-up was torn down and nothing was built again since: wizard.teardown records a
+    successful tear-down as `outcomes["teardown"]` and sends every step after the cluster back to pending."""
+    from wizard.flow import ORDER
+
+    record = session.outcomes.get("teardown")
+    if record is None or record.status != "done":
+        return False
+    rebuilt = ORDER[ORDER.index("cluster") + 1:]
+    return all(session.outcomes[name].status == "pending" for name in rebuilt if name in session.outcomes)
+
+
 def read_saved(store: SessionStore) -> list[SavedSession]:
     """Every saved session, newest first. Unreadable files are opened once here, which sets them aside (the store
-    never overwrites or deletes them) and yields the message saying what is wrong with them and where they went."""
+    never overwrites or deletes them) and yields the message saying what is wrong with them and where they went.
+    A session another live wi-wizard holds is not read at all (that process may be writing it, and setting its
+    file aside would pull it from under it): it is listed from the store's summary, with the holder's PID."""
+    import os
+
     found = []
     for summary in store.list():
+        if summary.holder is not None and summary.holder != os.getpid():  # this app's own open session reads fine
+            found.append(SavedSession(summary.name, summary.target, summary.state, summary.updated_at,
+                                      holder=summary.holder))
+            continue
         try:
             session = store.load(summary.name)
         except SessionError as exc:
@@ -61,6 +97,9 @@ def read_saved(store: SessionStore) -> list[SavedSession]:
 
 def describe_saved(saved: SavedSession) -> str:
     """The detail line of a saved session: its plan in brief, what it created, and its last diagnosis."""
+    if saved.holder is not None:
+        return (f"{saved.name} is {held_text(saved.holder)}: close it there to resume it here (it is not read or "
+                "changed while it is open there).")
     if saved.session is None:
         return f"✗ {saved.problem}"
     session, plan = saved.session, saved.session.plan
@@ -72,8 +111,10 @@ def describe_saved(saved: SavedSession) -> str:
         + (f" · tenant {plan.cluster.tenant}" if plan.cluster.tenant else ""),
         f"Identity  {identity}" + (f" in {plan.identity.resource_group}" if plan.identity.resource_group else "")
         + (f" · tenant {plan.identity.tenant}" if plan.identity.tenant else ""),
-        f"Created   {created} resource{'s' if created != 1 else ''} · at step {state_title(session.state)}"
-        f" · started {session.created_at}",
+        f"Created   {created} resource{'s' if created != 1 else ''} · "
+        + (f"torn down {session.outcomes['teardown'].at}" if torn_down(session)
+           else f"at step {state_title(session.state)}")
+        + f" · started {session.created_at}",
     ]
     failed = [(name, o.diagnosis) for name, o in session.outcomes.items() if o.status == "failed" and o.diagnosis]
     if failed:
@@ -146,8 +187,8 @@ class WelcomeScreen(Screen[None]):
         table.add_columns("session", "target", "step", "last change")
         self.saved = {saved.name: saved for saved in read_saved(self.store)}
         for saved in self.saved.values():
-            table.add_row(saved.name, saved.target, state_title(saved.state) if saved.session else "✗ unreadable",
-                          saved.updated_at if saved.session else "kept aside", key=saved.name)
+            table.add_row(saved.name, saved.target, saved.step,
+                          saved.updated_at if saved.session or saved.holder else "kept aside", key=saved.name)
         if not table.row_count:
             table.add_row("(none yet)", "", "", "")
             self.query_one("#session-detail", Static).update("No saved sessions yet: start one above.")
@@ -178,6 +219,10 @@ class WelcomeScreen(Screen[None]):
         if name is None:
             return
         saved = self.saved[name]
+        if saved.holder is not None:
+            self.notify(f"{name} is {held_text(saved.holder)}: close that one first.", severity="warning",
+                        markup=False)
+            return
         if saved.session is None:
             self.notify(f"{name} could not be read and was kept aside: start a new session.", severity="warning",
                         markup=False)

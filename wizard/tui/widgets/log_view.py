@@ -1,8 +1,9 @@
 """A bounded, live view of a workload's log lines.
 
-Lines arrive one message at a time (one per line the pod prints) and can arrive fast: they are queued and written
-to the `Log` in batches at most every `BATCH_SECONDS`, so a chatty pod costs a few repaints a second, not one per
-line. The view keeps the last `max_lines` lines (memory stays flat however long the pod runs) and can:
+Lines arrive a few messages a frame (the app hands a chatty pod's lines over in batches, joined by "\n") and can
+arrive fast: they are queued and written to the `Log` in batches at most every `BATCH_SECONDS`, so a chatty pod
+costs a few repaints a second, not one per line. The view keeps the last `max_lines` lines (the queue too: memory
+stays flat however long the pod runs) and can:
 
 - pause (`f`): the view freezes where it is, new lines are still kept (bounded) and counted, `f` again follows;
 - wrap (`w`): long lines are cut into rows of the view's width (the `Log` itself never wraps);
@@ -70,7 +71,7 @@ class LogView(Vertical, can_focus=False):
     LogView > Log { height: 1fr; border: round $panel-lighten-2; }
     LogView > #log-search { display: none; height: 3; }
     LogView.-searching > #log-search { display: block; }
-    LogView > #log-status { height: 1; color: $text-muted; }
+    LogView > #log-status { height: 1; width: 1fr; color: $text-muted; }
     """
 
     def __init__(self, *, max_lines: int = DEFAULT_MAX_LINES, id: str | None = None) -> None:  # noqa: A002
@@ -82,6 +83,7 @@ class LogView(Vertical, can_focus=False):
         self.term = ""
         self.unseen = 0  # lines received while paused
         self._pending: list[str] = []
+        self._dropped = 0  # lines queued and dropped before a batch was written (more than max_lines came)
         self._timer: Timer | None = None
         self._highlighter = MatchHighlighter()
         self._wrap_width = 0
@@ -113,6 +115,10 @@ class LogView(Vertical, can_focus=False):
         self._schedule()
 
     def _schedule(self) -> None:
+        if len(self._pending) > 2 * self.max_lines:  # only the last max_lines can be shown: memory stays flat
+            excess = len(self._pending) - self.max_lines
+            del self._pending[:excess]
+            self._dropped += excess
         if self._timer is None:
             self._timer = self.set_timer(BATCH_SECONDS, self.flush)
 
@@ -123,8 +129,8 @@ class LogView(Vertical, can_focus=False):
             self._timer = None
         if not self._pending:
             return
-        received, self._pending = len(self._pending), self._pending[-self.max_lines:]
-        batch, self._pending = self._pending, []
+        received, self._dropped = len(self._pending) + self._dropped, 0
+        batch, self._pending = self._pending[-self.max_lines:], []
         self.lines.extend(batch)
         if self.following:
             self.log_widget.write_lines(self._rows(batch))
@@ -135,6 +141,7 @@ class LogView(Vertical, can_focus=False):
     def clear(self) -> None:
         """Forget every line (a new run of the step streams the log from its start again)."""
         self._pending.clear()
+        self._dropped = 0
         self.lines.clear()
         self.unseen = 0
         self.log_widget.clear()
@@ -216,4 +223,5 @@ class LogView(Vertical, can_focus=False):
         else:
             parts.append(f"{len(self.lines)} lines")
         parts.append("wrap on" if self.wrapping else "wrap off")
-        self.query_one("#log-status", Static).update(" · ".join(parts))
+        # One row of fixed size (see DEFAULT_CSS): no layout pass needed (a chatty pod updates it with every batch).
+        self.query_one("#log-status", Static).update(" · ".join(parts), layout=False)
