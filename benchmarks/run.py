@@ -81,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="runs per measurement; the table shows medians (default 5, 1 with --quick)")
     parser.add_argument("--quick", action="store_true",
                         help="a fast smoke pass: one run, smaller workloads (numbers are not comparable)")
-    parser.add_argument("--output", type=Path, default=RESULTS, metavar="FILE",
-                        help=f"where to write the Markdown table (default {RESULTS.relative_to(RESULTS.parents[1])})")
+    parser.add_argument("--output", type=Path, default=None, metavar="FILE",
+                        help="where to write the Markdown table (default: "
+                             f"{RESULTS.relative_to(RESULTS.parents[1])} for a full run of every benchmark; a subset "
+                             "or --quick writes no file unless asked, so the published table is never half replaced)")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
@@ -115,8 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         + (f" --runs {args.runs}" if args.runs is not None else "") + (" --quick" if args.quick else "")
     print()
     print(text_table(rows))
-    args.output.write_text(markdown(rows, command=command, runs=runs, quick=args.quick, took=took))
-    print(f"\nWritten to {args.output}")
+    output = args.output or (RESULTS if not args.names and not args.quick else None)
+    if output is not None:
+        output.write_text(markdown(rows, command=command, runs=runs, quick=args.quick, took=took))
+        print(f"\nWritten to {output}")
     return 1 if crashed else 0
 
 

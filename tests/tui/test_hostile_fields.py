@@ -50,7 +50,7 @@ async def _drive(check: Check, good: str) -> list[tuple[str, str, bool]]:
         for what, text in HOSTILE.items():
             field.input.value = ""
             field.input.focus()
-            printable = "".join(c for c in text[:40] if c.isprintable())
+            printable = "".join(c for c in text[:8] if c.isprintable())  # a few keys typed: enough to show it
             await pilot.press(*[c if c.isalnum() else _key(c) for c in printable if _key(c)])  # typed…
             field.input.value = text  # …and pasted whole, control characters included
             await pilot.press("enter")

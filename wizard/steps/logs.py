@@ -99,7 +99,11 @@ class LogsStep(Step):
             if verdict is None or not verdict.proven:
                 reason = verdict.summary if verdict is not None else "its logs do not prove access (yet)"
                 return Check("missing", [f"pod {ns}/{name}: {reason}"])
-            return Check("done", [], _values(verdict))
+            # Proven by what the pod already printed: show those lines as the step's log (the live logs screen and
+            # the headless output show the proof, not an empty log), and say what they prove.
+            for line in judge.lines:
+                ctx.report(Event(self.name, line, "log"))
+            return Check("done", [verdict.summary], _values(verdict))
 
     def apply(self, ctx: Context) -> Result:
         with failures(self):
