@@ -7,6 +7,8 @@ would notice, or that need faults, start their own with `make_sandbox`.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -108,3 +110,21 @@ def make_env() -> Callable[[Sandbox], Env]:
 
 def pytest_report_header() -> list[str]:
     return [f"WI_WIZARD_HOME isolated per test; kubectl: {os.environ.get('KUBECTL', 'kubectl')}"]
+
+
+@pytest.fixture
+def other_process() -> Iterator[int]:
+    """The PID of a live process that is not this one: it stands for another wi-wizard holding a session."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        yield child.pid
+    finally:
+        child.kill()
+        child.wait()
+
+
+def dead_pid() -> int:
+    """The PID of a process that has just ended (a lock left by a crashed wi-wizard)."""
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                           check=True)
+    return int(child.stdout)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.conftest import dead_pid
 from tests.engine.cli_support import ROOT, SEED_PLAN, apply, endpoints, no_traceback, wizard
 from wizard.sandbox import Sandbox
 from wizard.session import SessionStore
@@ -110,19 +111,13 @@ LOCKER = textwrap.dedent("""
 """)
 
 
-def _dead_pid() -> int:
-    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                           check=True)
-    return int(child.stdout)
-
-
 def test_processes_racing_for_a_stale_lock_never_hold_the_session_at_the_same_time(tmp_path: Path) -> None:
     """Several processes find the same dead owner's lock at the same instant: exactly one takes it over at a time
     (before the store guarded the takeover, a late one deleted the lock the first had just made, and both held)."""
     for trial in range(4):
         where = tmp_path / f"trial-{trial}"
         (where / "sessions").mkdir(parents=True, mode=0o700)
-        (where / "sessions" / "demo.lock").write_text(str(_dead_pid()))
+        (where / "sessions" / "demo.lock").write_text(str(dead_pid()))
         lockers = [subprocess.Popen([sys.executable, "-c", LOCKER, str(where)], cwd=ROOT, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True) for _ in range(6)]
         time.sleep(0.8)  # all of them started and waiting for the signal

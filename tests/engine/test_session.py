@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import dead_pid
 from tests.engine.support import seed_plan
 from wizard import headless
 from wizard.plan import Plan
@@ -339,11 +340,6 @@ def test_a_copied_session_file_is_the_session_its_file_names(store: SessionStore
 
 # -- one process per session ---------------------------------------------------------------------------------
 
-def _dead_pid() -> int:
-    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                           check=True)
-    return int(child.stdout)
-
 
 def test_a_second_lock_on_a_held_session_is_refused_with_the_owner_pid(store: SessionStore) -> None:
     held = rf"session 'demo' is open in another wi-wizard \(pid {os.getpid()}\)"
@@ -369,7 +365,7 @@ def test_a_lock_held_by_another_live_process_is_refused_with_its_pid(store: Sess
 def test_a_stale_lock_of_a_dead_process_is_taken_over(store: SessionStore) -> None:
     store.directory.mkdir(parents=True)
     lock = store.directory / "demo.lock"
-    lock.write_text(str(_dead_pid()))
+    lock.write_text(str(dead_pid()))
 
     with store.locked("demo"):
         assert lock.read_text() == str(os.getpid())

@@ -6,33 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import dead_pid
 from tests.engine.support import seed_plan
 from wizard import headless
 from wizard.session import Session, SessionStore
-
-
-@pytest.fixture
-def other_process() -> Iterator[int]:
-    """A live process that is not this one (it stands for another wi-wizard holding a session)."""
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        yield child.pid
-    finally:
-        child.kill()
-        child.wait()
-
-
-def _dead_pid() -> int:
-    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                           check=True)
-    return int(child.stdout)
 
 
 def _files(directory: Path) -> dict[str, bytes]:
@@ -48,7 +29,7 @@ def test_holder_is_the_live_pid_in_the_lock_and_none_without_a_live_one(tmp_path
     lock = store.directory / "demo.lock"
     lock.write_text(str(other_process))
     assert store.holder("demo") == other_process
-    lock.write_text(str(_dead_pid()))
+    lock.write_text(str(dead_pid()))
     assert store.holder("demo") is None, "a dead owner's lock holds nothing"
     assert lock.exists(), "asking never removes a lock, stale or not"
     assert store.holder("../escape") is None

@@ -5,12 +5,8 @@ was torn down says "torn down" instead of "at step start"."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from textual.widgets import DataTable, Static
 
 from tests.tui.seed_app import SEED
@@ -19,17 +15,6 @@ from tests.tui.test_welcome_summary_palette import RecordingApp
 from wizard import plan as plan_mod
 from wizard.session import Outcome, Session, SessionStore, Target
 from wizard.tui.commands import wizard_commands
-
-
-@pytest.fixture
-def other_process() -> Iterator[int]:
-    """A live process that is not this one: it stands for another wi-wizard with a session open."""
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        yield child.pid
-    finally:
-        child.kill()
-        child.wait()
 
 
 def _rows(app: RecordingApp) -> dict[str, list[str]]:
