@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import reprlib
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -240,6 +239,8 @@ def load(path: Path) -> Plan:
         raise PlanError(source, [Problem("(file)", f"cannot be read: {exc.strerror}")]) from None
     if len(raw) > MAX_PLAN_BYTES:
         raise PlanError(source, [Problem("(file)", "is larger than 1 MB; a plan is a few dozen lines")])
+    import tomllib  # here, not at the top: a plan file is read after the first frame, so its parser loads then
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

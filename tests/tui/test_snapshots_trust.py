@@ -8,6 +8,7 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
 
+from tests.tui.form_screens import settle
 from tests.tui.trust_fixtures import seed_session
 from wizard.diagnose import Diagnosis
 from wizard.session import Session
@@ -49,7 +50,7 @@ def test_federation_screen_previews_the_credential_above_the_diagram(snap_compar
     (the panel scrolls within 30% of the height); then the form, one line per field: Namespace default,
     ServiceAccount wi-demo-account, Audience api://AzureADTokenExchange with its hint; then the generic step body
     (summary, command, Run this step / Back)."""
-    assert snap_compare(Host(_screen(FederationScreen, seed_session())), terminal_size=(120, 64))
+    assert snap_compare(Host(_screen(FederationScreen, seed_session())), terminal_size=(120, 64), run_before=settle)
 
 
 def test_trust_screen_after_a_failed_match(snap_compare) -> None:  # type: ignore[no-untyped-def]

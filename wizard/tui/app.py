@@ -155,19 +155,26 @@ class WizardApp(App[int]):
     def _sign_in_again(self, engine: Any) -> None:
         """A resumed session that had signed in signs in again before its screen shows (credentials are never
         saved), so the step it stopped at runs as it would have. A failure is explained; the login step fixes it."""
-        from wizard.steps.base import StepFailed
-
         login = engine.session.outcomes.get("login")
         if engine.flow.state == "login" or login is None or login.status != "done":
             return
+        self._sign_in(engine, "Could not sign in again")
+
+    def _sign_in(self, engine: Any, failure_title: str) -> bool:
+        """Run the login step from a worker thread; a failure is notified under `failure_title`. Any device-code
+        modal it opened is closed either way."""
+        from wizard.steps.base import StepFailed
+
         try:
             engine.run_step("login")
         except StepFailed as exc:
             d = exc.diagnosis
-            self.call_from_thread(self.notify, f"{d.title}: {d.cause} {d.fix}", title="Could not sign in again",
+            self.call_from_thread(self.notify, f"{d.title}: {d.cause} {d.fix}", title=failure_title,
                                   severity="error", markup=False, timeout=30)
+            return False
         finally:
             self.call_from_thread(self._close_device_code)
+        return True
 
     def _close_device_code(self) -> None:
         from wizard.tui.screens.device_code import DeviceCodeModal
@@ -341,22 +348,14 @@ class WizardApp(App[int]):
         """Sign in (credentials are never saved), read what is left of what the session created, and ask."""
         from wizard import teardown
         from wizard.engine import Engine
-        from wizard.steps.base import StepFailed
         from wizard.tui.screens.teardown_modal import TeardownModal
 
         engine = self.engine
         if not isinstance(engine, Engine):
             self._ui(lambda: self.notify("Start or resume a session first.", markup=False))
             return
-        try:
-            engine.run_step("login")
-        except StepFailed as exc:
-            d = exc.diagnosis
-            self.call_from_thread(self.notify, f"{d.title}: {d.cause} {d.fix}", title="Cannot tear down",
-                                  severity="error", markup=False, timeout=30)
+        if not self._sign_in(engine, "Cannot tear down"):
             return
-        finally:
-            self.call_from_thread(self._close_device_code)
         items = teardown.preview(engine.ctx)
 
         def answered(confirmed: bool | None) -> None:
