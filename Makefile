@@ -16,6 +16,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
+# Two test workers per core: about half of the suite's time is spent waiting on sandboxes (emulated LROs, pods,
+# propagation), which a second worker per core overlaps (3.5 min instead of 5.5 on 2 cores).
+WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) * 2 )))
 
 .PHONY: run test lint sandbox clean setup screenshots bench matrix
 
@@ -23,7 +26,7 @@ run: $(STAMP)
 	$(BIN)/wi-wizard --sandbox
 
 test: lint
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n $(WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check wizard tests
@@ -40,7 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
 
 matrix: $(STAMP)
-	WI_WIZARD_FULL_MATRIX=1 $(BIN)/pytest -n auto tests/engine/test_crash_safety.py
+	WI_WIZARD_FULL_MATRIX=1 $(BIN)/pytest -n $(WORKERS) tests/engine/test_crash_safety.py
 
 sandbox: $(STAMP)
 	$(BIN)/wi-wizard sandbox serve $(ARGS)

@@ -112,6 +112,13 @@ async def settle(pilot: Pilot[int], seconds: float = 0.5) -> None:
     """Let the form follow its last edit (the description and notes refresh after a short pause); no blinking
     cursors in a snapshot."""
     await pilot.pause(seconds)
+    # A form gives its first field the focus after its first refresh (and the footer then shows the field keys):
+    # on a loaded machine that can come later than the pause, so wait for it rather than for a time.
+    first_focus = getattr(pilot.app.screen, "first_focus", None)
+    for _ in range(100):
+        if first_focus is None or first_focus() is None or pilot.app.focused is not None:
+            break
+        await pilot.pause(0.05)
     for widget in pilot.app.screen.query("Input, TextArea"):
         widget.cursor_blink = False  # type: ignore[attr-defined]
     await pilot.pause()
