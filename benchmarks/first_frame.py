@@ -51,7 +51,7 @@ def main() -> int:
     if which == "bare":
         BareApp().run()
         return 0
-    from wizard.cli import main as cli
+    from wizard.entry import main as cli  # what the console script runs (pyproject.toml [project.scripts])
 
     sys.argv = ["wi-wizard", "--sandbox"]
     try:

@@ -1,4 +1,4 @@
-from wizard.cli import main
+from wizard.entry import main
 
 if __name__ == "__main__":
     main()

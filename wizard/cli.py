@@ -24,7 +24,7 @@ import click
 from wizard import __version__, paths
 
 if TYPE_CHECKING:
-    from wizard.target import Cloud
+    pass
 
 AZ_CLOUD = "WiWizardSandbox"
 
@@ -66,49 +66,9 @@ def main(ctx: click.Context, sandbox: bool) -> None:
     """Set up cross-tenant AKS workload identity, and prove it with live pod logs."""
     if ctx.invoked_subcommand is not None:
         return
-    sys.exit(_run_tui(sandbox=sandbox))
+    from wizard.tui.launch import run
 
-
-def _run_tui(*, sandbox: bool, resume: str | None = None) -> int:
-    """The wizard's screens. The cloud is resolved after the first frame (`--sandbox` may start the sandbox), and
-    what resolves it is imported then too: only what the welcome screen needs is on the first frame's path."""
-    from wizard.session import SessionStore
-    from wizard.tui.app import WizardApp
-
-    store = SessionStore()
-    if resume is not None:
-        def cloud() -> Cloud:
-            from wizard import headless
-
-            return headless.cloud_of(store.load(resume))
-
-        label = "SANDBOX" if _session_target(store, resume) == "sandbox" else "REAL AZURE"
-    elif sandbox:
-        def cloud() -> Cloud:
-            from wizard import target
-            from wizard.sandbox.launcher import ensure_running
-
-            return target.sandbox(ensure_running())
-
-        label = "SANDBOX"
-    else:
-        def cloud() -> Cloud:
-            from wizard import target
-
-            return target.real()
-
-        label = "REAL AZURE"
-    seed = Path("examples/seed-cross-tenant.toml")
-    app = WizardApp(store=store, cloud=cloud, target_label=label,
-                    default_plan=str(seed) if sandbox and seed.is_file() else "", resume=resume)
-    return app.run() or 0
-
-
-def _session_target(store: Any, name: str) -> str:
-    for summary in store.list():
-        if summary.name == name:
-            return str(summary.target)
-    return ""
+    sys.exit(run(sandbox=sandbox))
 
 
 @main.group()
@@ -447,7 +407,9 @@ def resume(session_name: str, run_headless: bool, as_json: bool, login: str) -> 
     from wizard import headless
 
     if not run_headless:
-        sys.exit(_run_tui(sandbox=False, resume=session_name))
+        from wizard.tui.launch import run
+
+        sys.exit(run(sandbox=False, resume=session_name))
     sys.exit(headless.resume(session_name, as_json=as_json, login=login))
 
 
