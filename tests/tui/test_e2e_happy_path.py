@@ -64,6 +64,8 @@ def test_the_seed_scenario_is_proven_with_seventeen_presses_of_enter(
             result = str(screen.query_one("#teardown-result", Static).render())
             assert "0 failed" in result and "deleted" in result, result
             assert screen.created == [], "what is gone has left the list"
+            verdict = str(screen.query_one("#verdict", Static).render())
+            assert verdict.startswith("Torn down:") and "wi-wizard resume seed-cross-tenant" in verdict, verdict
             assert not arm_exists(box, screen.session, identity_id)
 
     asyncio.run(drive())

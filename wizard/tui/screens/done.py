@@ -125,6 +125,9 @@ class DoneScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.show_created()
+        # The table takes the focus (its keys work at once), which scrolls the body down to it: the verdict at the
+        # top is what the person came for, so the body starts at the top.
+        self.call_after_refresh(self.query_one("#summary-body", VerticalScroll).scroll_home, animate=False)
 
     def show_created(self) -> None:
         table = self.query_one("#created", DataTable)
@@ -134,7 +137,9 @@ class DoneScreen(Screen[None]):
         for index, (where, kind, name, _) in enumerate(self.created):
             table.add_row(where, kind, name, key=str(index))
         if not table.row_count:
-            table.add_row("(nothing: every resource already existed)", "", "")
+            torn = self.session.outcomes.get("teardown")
+            table.add_row("(nothing left: the tear-down removed it)" if torn and torn.status == "done"
+                          else "(nothing: every resource already existed)", "", "")
         self._show_id()
 
     def highlighted_id(self) -> str | None:
@@ -184,6 +189,13 @@ class DoneScreen(Screen[None]):
         """What the tear-down did: deleted, kept (and why is in the preview), failed (with why)."""
         self.query_one("#teardown-result", Static).update(teardown_text(result))
         self.show_created()  # what is gone has left the session's lists
+        if result.deleted:  # the proof no longer stands: say so where it was shown, and the rail follows
+            verdict = self.query_one("#verdict", Static)
+            verdict.update(f"Torn down: {teardown_text(result).splitlines()[0].removeprefix('Tear-down: ')} "
+                           f"`wi-wizard resume {self.session.name}` sets it up again.")
+            verdict.set_classes("-unproven")
+            self.query_one(StepRail).refresh_from(self.session)
+            self.query_one("#summary-body", VerticalScroll).scroll_home(animate=False)
 
 
 def teardown_text(result: TeardownResult) -> str:
