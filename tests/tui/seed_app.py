@@ -29,15 +29,20 @@ async def open_seed_plan(app: WizardApp, pilot: Any) -> None:
     await pilot.pause()
 
 
-def record_errors(app: WizardApp) -> list[str]:
-    """The error notifications the app shows from now on (they are still shown)."""
-    errors: list[str] = []
+def record_notices(app: WizardApp, severity: str | None = None) -> list[str]:
+    """The notifications the app shows from now on (they are still shown): those of `severity`, or all."""
+    notices: list[str] = []
     notify = app.notify
 
     def recording(message: str, *args: Any, **kwargs: Any) -> None:
-        if kwargs.get("severity") == "error":
-            errors.append(str(message))
+        if severity is None or kwargs.get("severity") == severity:
+            notices.append(str(message))
         notify(message, *args, **kwargs)
 
     app.notify = recording  # type: ignore[method-assign]
-    return errors
+    return notices
+
+
+def record_errors(app: WizardApp) -> list[str]:
+    """The error notifications the app shows from now on."""
+    return record_notices(app, "error")

@@ -7,26 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from textual.worker import Worker, WorkerState
 
 from tests.tui.fixed_screens import FixedStepApp
 from tests.tui.form_screens import FormApp, session_at
+from tests.tui.seed_app import record_notices
 from wizard.tui.app import STEP_GROUP, TEARDOWN_GROUP, WizardApp
-
-
-def _record_notices(app: WizardApp) -> list[str]:
-    notices: list[str] = []
-    notify = app.notify
-
-    def recording(message: str, *args: Any, **kwargs: Any) -> None:
-        notices.append(str(message))
-        notify(message, *args, **kwargs)
-
-    app.notify = recording  # type: ignore[method-assign]
-    return notices
 
 
 def _hold(app: WizardApp, group: str, release: threading.Event) -> Worker[None]:
@@ -35,24 +24,34 @@ def _hold(app: WizardApp, group: str, release: threading.Event) -> Worker[None]:
                           exit_on_error=False)
 
 
-def test_a_tear_down_is_refused_while_a_step_runs_and_the_step_goes_on(tmp_path: Path) -> None:
+def _while_held(tmp_path: Path, group: str, act: Callable[[WizardApp], None]) -> tuple[WorkerState, list[str]]:
+    """Over a fixed step screen, a worker in `group` stands for a running step or tear-down while `act` runs:
+    (that worker's state right after `act`, every notice shown)."""
+
     async def drive() -> tuple[WorkerState, list[str]]:
         app = FixedStepApp(tmp_path, "cluster")
-        notices = _record_notices(app)
+        notices = record_notices(app)
         release = threading.Event()
         async with app.run_test() as pilot:
             await pilot.pause()
-            step = _hold(app, STEP_GROUP, release)
+            held = _hold(app, group, release)
             await pilot.pause()
-            app.teardown()  # the summary's t, or the palette's "Tear down"
-            app.export()
+            act(app)
             await pilot.pause()
-            state = step.state
+            state = held.state
             release.set()
             await app.workers.wait_for_complete()
             return state, notices
 
-    state, notices = asyncio.run(drive())
+    return asyncio.run(drive())
+
+
+def test_a_tear_down_is_refused_while_a_step_runs_and_the_step_goes_on(tmp_path: Path) -> None:
+    def start_a_tear_down_and_an_export(app: WizardApp) -> None:
+        app.teardown()  # the summary's t, or the palette's "Tear down"
+        app.export()
+
+    state, notices = _while_held(tmp_path, STEP_GROUP, start_a_tear_down_and_an_export)
     assert state == WorkerState.RUNNING, "starting a tear-down did not cancel the running step"
     assert notices.count("A step is running: wait for it to finish first.") == 1, notices
     assert notices[-1] == "Start or resume a session first.", "export: refused only for want of a session here"
@@ -61,7 +60,7 @@ def test_a_tear_down_is_refused_while_a_step_runs_and_the_step_goes_on(tmp_path:
 def test_a_step_is_refused_while_a_tear_down_runs_and_runs_once_it_has_ended(tmp_path: Path) -> None:
     async def drive() -> tuple[list[str], list[str], list[str], WorkerState]:
         app = FormApp(tmp_path, session_at("identity"))
-        notices = _record_notices(app)
+        notices = record_notices(app)
         release = threading.Event()
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause()
@@ -83,21 +82,6 @@ def test_a_step_is_refused_while_a_tear_down_runs_and_runs_once_it_has_ended(tmp
 
 
 def test_a_second_tear_down_is_refused_while_one_runs(tmp_path: Path) -> None:
-    async def drive() -> tuple[WorkerState, list[str]]:
-        app = FixedStepApp(tmp_path, "cluster")
-        notices = _record_notices(app)
-        release = threading.Event()
-        async with app.run_test() as pilot:
-            await pilot.pause()
-            running = _hold(app, TEARDOWN_GROUP, release)
-            await pilot.pause()
-            app.teardown()
-            await pilot.pause()
-            state = running.state
-            release.set()
-            await app.workers.wait_for_complete()
-            return state, notices
-
-    state, notices = asyncio.run(drive())
+    state, notices = _while_held(tmp_path, TEARDOWN_GROUP, lambda app: app.teardown())
     assert state == WorkerState.RUNNING
     assert notices == ["A tear-down is running: wait for it to finish first."]
