@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from textual.widgets import Button, Input, OptionList, Static
 
-from tests.tui.seed_app import open_seed_plan, seed_app
+from tests.tui.seed_app import open_seed_plan, record_errors, seed_app
 from wizard.engine import Engine
 from wizard.kube.client import Kube
 from wizard.sandbox import Sandbox
@@ -144,15 +144,7 @@ async def _deploy(app: WizardApp, pilot: Any, engine: Engine) -> None:
 
 async def _drive(endpoints: Path, tmp_path: Path) -> None:
     app = seed_app(endpoints, tmp_path)
-    errors: list[str] = []
-    notify = app.notify
-
-    def recording(message: str, *args: Any, **kwargs: Any) -> None:
-        if kwargs.get("severity") == "error":
-            errors.append(message)  # a failed lookup would land here
-        notify(message, *args, **kwargs)
-
-    app.notify = recording  # type: ignore[method-assign]
+    errors = record_errors(app)  # a failed lookup would land here
     async with app.run_test(size=(120, 40)) as pilot:
         await open_seed_plan(app, pilot)
         engine = app.engine
