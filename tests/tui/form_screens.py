@@ -11,6 +11,8 @@ from pathlib import Path
 
 from textual import events
 from textual.pilot import Pilot
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 from tests.tui.trust_fixtures import CLIENT_ID, FIXED_AT, IDENTITY_TENANT, ISSUER, SCOPE, SEED
 from wizard import plan as plan_mod
@@ -114,13 +116,24 @@ async def settle(pilot: Pilot[int], seconds: float = 0.5) -> None:
     await pilot.pause(seconds)
     # A form gives its first field the focus after its first refresh (and the footer then shows the field keys):
     # on a loaded machine that can come later than the pause, so wait for it rather than for a time.
-    first_focus = getattr(pilot.app.screen, "first_focus", None)
     for _ in range(100):
-        if first_focus is None or first_focus() is None or pilot.app.focused is not None:
+        if getattr(pilot.app.screen, "opened", True):
             break
         await pilot.pause(0.05)
+    await pilot.pause()  # the focus it gave is applied on the next pass
     for widget in pilot.app.screen.query("Input, TextArea"):
         widget.cursor_blink = False  # type: ignore[attr-defined]
+    # The footer follows the focus (a field shows its keys) by recomposing after a refresh: on a loaded machine
+    # that can still be pending here, so wait until it shows the keys of the focus the snapshot shows.
+    screen = pilot.app.screen
+    if screen.query(Footer):
+        screen.refresh_bindings()
+        for _ in range(100):
+            wanted = {binding.action for _, binding, _, _ in screen.active_bindings.values() if binding.show}
+            shown = {key.action for key in screen.query(FooterKey) if not key.has_class("-command-palette")}
+            if wanted == shown:
+                break
+            await pilot.pause(0.05)
     await pilot.pause()
 
 

@@ -73,9 +73,11 @@ def test_wi_wizard_in_tmux_opens_the_welcome_screen_and_signs_in_on_the_sandbox(
     terminal = Terminal(home)
     try:
         terminal.start(f"{WI_WIZARD} --sandbox")
-        welcome = terminal.wait_for(lambda t: "Or resume a saved session" in t, "the welcome screen")
+        # The input's value may be painted a frame after the rest of the screen: wait for both.
+        welcome = terminal.wait_for(lambda t: "Or resume a saved session" in t
+                                    and "examples/seed-cross-tenant.toml" in t,
+                                    "the welcome screen with the seed plan pre-filled")
         assert "SANDBOX" in welcome and "nothing here touches real Azure" in welcome
-        assert "examples/seed-cross-tenant.toml" in welcome, "the seed plan is pre-filled"
 
         terminal.keys("Enter")  # start from the seed plan
         sign_in = terminal.wait_for(lambda t: "Run this step" in t and "Sign in" in t, "the sign-in screen")

@@ -45,6 +45,7 @@ class FormStepScreen(StepScreen):
     # In a text field, Enter runs (Input.Submitted) but "b" types a b, and a list takes Enter for itself: these
     # keys do Run/Back from there, and the footer shows them only then (elsewhere it shows the step screen's enter/b).
     BINDINGS = [Binding("ctrl+r", "field_run", "Run this step"), Binding("ctrl+b", "field_back", "Back")]
+    opened = False  # True once the first field has been given the focus (after the first refresh)
     # One line per field (label left, compact input right), so that the form, the description, the buttons and the
     # event log all fit at 80×24; a focused field is tinted, an invalid one red, its message under it.
     DEFAULT_CSS = """
@@ -82,9 +83,14 @@ class FormStepScreen(StepScreen):
         # After StepScreen.on_mount (Textual calls it after this one), which shows a saved diagnosis.
         self.call_after_refresh(lambda: self.set_class(self.diagnosis is not None, "-ran"))
         self.tidy()
+        self.call_after_refresh(self._focus_first)
+
+    def _focus_first(self) -> None:
+        """After the first refresh (Textual's own auto-focus has run by then): the first field takes the focus."""
         first = self.first_focus()
         if first is not None:
-            self.call_after_refresh(first.focus)
+            first.focus()
+        self.opened = True  # tests wait for this before a snapshot, rather than for a time
 
     def first_focus(self) -> Widget | None:
         """What has the focus when the screen opens (Enter there runs the step): the first shown field."""
