@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.engine.support import signed_in
+from tests.tui.seed_app import screen_ready
 from wizard.azure.arm import Arm, parse_id
 from wizard.kube.client import Kube
 from wizard.sandbox import Sandbox
@@ -27,6 +28,7 @@ class Keys:
         await self.app.workers.wait_for_complete()
         await self.pilot.pause(0.2)
         await self.app.workers.wait_for_complete()
+        await screen_ready(self.app, self.pilot)
         await self.pilot.pause()
 
     async def press(self, *keys: str) -> None:

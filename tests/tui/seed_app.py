@@ -46,3 +46,15 @@ def record_notices(app: WizardApp, severity: str | None = None) -> list[str]:
 def record_errors(app: WizardApp) -> list[str]:
     """The error notifications the app shows from now on."""
     return record_notices(app, "error")
+
+
+async def screen_ready(app: WizardApp, pilot: Any, timeout: float = 20.0) -> None:
+    """Wait until the current step screen has composed its widgets: the flow switches screens from a worker's
+    callback, and on a loaded machine the new screen may still be composing when the test looks at it."""
+    from wizard.tui.screens.step import StepScreen
+
+    for _ in range(int(timeout / 0.05)):
+        screen = app.screen
+        if not isinstance(screen, StepScreen) or screen.query("#run"):
+            return
+        await pilot.pause(0.05)

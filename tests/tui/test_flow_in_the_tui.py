@@ -10,7 +10,7 @@ from pathlib import Path
 
 from textual.widgets import Button, Static
 
-from tests.tui.seed_app import open_seed_plan, seed_app
+from tests.tui.seed_app import open_seed_plan, screen_ready, seed_app
 from wizard.sandbox import Sandbox
 from wizard.tui.screens.done import DoneScreen
 from wizard.tui.screens.federation import FederationScreen
@@ -46,6 +46,7 @@ async def _drive(endpoints: Path, tmp_path: Path) -> None:
         await open_seed_plan(app, pilot)
         seen = []
         for _ in range(12):
+            await screen_ready(app, pilot)
             screen = app.screen
             if isinstance(screen, DoneScreen):
                 break

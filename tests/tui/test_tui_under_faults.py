@@ -11,7 +11,7 @@ from pathlib import Path
 
 from textual.widgets import Button, Log, Static
 
-from tests.tui.seed_app import open_seed_plan, record_errors, seed_app
+from tests.tui.seed_app import open_seed_plan, record_errors, screen_ready, seed_app
 from wizard.sandbox import Sandbox
 from wizard.tui.screens.done import DoneScreen
 from wizard.tui.screens.step import StepScreen
@@ -52,6 +52,7 @@ async def _drive(endpoints: Path, tmp_path: Path) -> tuple[dict[str, list[str]],
     async with app.run_test(size=(120, 40)) as pilot:
         await open_seed_plan(app, pilot)
         for _ in range(12):
+            await screen_ready(app, pilot)
             screen = app.screen
             if isinstance(screen, DoneScreen):
                 break
