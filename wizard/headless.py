@@ -7,7 +7,6 @@ Exit codes: 0 only when the workload's logs prove access; 1 when a step failed (
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import sys
@@ -19,7 +18,7 @@ from typing import Any, TextIO
 from wizard import plan as plan_mod
 from wizard.engine import Engine
 from wizard.flow import DONE, ORDER, START
-from wizard.session import Session, SessionError, SessionStore, Target, check_name
+from wizard.session import Session, SessionError, SessionStore, Target, check_name, process_alive
 from wizard.steps.base import Cancelled, Event, LoginOptions
 from wizard.target import Cloud, TargetError
 
@@ -106,15 +105,7 @@ def cloud_of(session: Session) -> Cloud:
 
 def _alive(pid: Any) -> bool:
     """Whether a process runs with this PID (an unknown PID counts as alive: the endpoints file is then trusted)."""
-    if not isinstance(pid, int) or pid <= 0:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return not isinstance(pid, int) or pid <= 0 or process_alive(pid)
 
 
 def _summary(session: Session, engine: Engine | None) -> dict[str, Any]:

@@ -265,7 +265,7 @@ class SessionStore:
         if check_name(name):
             return None
         owner = _lock_owner(self.directory / f"{name}.lock")
-        return owner if owner is not None and _alive(owner) else None
+        return owner if owner is not None and process_alive(owner) else None
 
     def _set_aside(self, path: Path) -> Path:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -292,7 +292,7 @@ class SessionStore:
                     fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 except FileExistsError:
                     owner = _lock_owner(lock)
-                    if owner is not None and _alive(owner):
+                    if owner is not None and process_alive(owner):
                         raise SessionError(f"session {name!r} is open in another wi-wizard (pid {owner}); "
                                            "close that one first") from None
                     if owner is None and _younger_than(lock, LOCK_GRACE_SECONDS):
@@ -343,7 +343,8 @@ def _lock_owner(lock: Path) -> int | None:
         return None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this PID runs (one of another user counts: it exists)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
