@@ -17,6 +17,7 @@ from tests.tui.seed_app import SEED
 from tests.tui.summary_fixtures import CLUSTER_ID, proven_session
 from tests.tui.test_snapshots_logs import _app as logs_app
 from tests.tui.test_snapshots_logs import _screen as logs_screen
+from tests.tui.test_snapshots_logs import show_lines
 from tests.tui.test_snapshots_trust import Host
 from tests.tui.test_snapshots_welcome import FixedStore, no_blinking, saved_sessions
 from wizard import plan as plan_mod
@@ -24,16 +25,14 @@ from wizard import target
 from wizard.diagnose import diagnose
 from wizard.plan import PROBE_IMAGE
 from wizard.session import Outcome, Session
-from wizard.steps.base import Event
 from wizard.teardown import Item
 from wizard.tui.app import WizardApp
-from wizard.tui.messages import EngineEvent, StepFinished
+from wizard.tui.messages import StepFinished
 from wizard.tui.screens.cluster import ClusterScreen
 from wizard.tui.screens.done import DoneScreen
 from wizard.tui.screens.export_modal import ExportModal
 from wizard.tui.screens.role import RoleScreen
 from wizard.tui.screens.teardown_modal import TeardownModal
-from wizard.tui.widgets.log_view import LogView
 from wizard.workloads import Judge
 
 SUMMARY_SIZE = (120, 44)
@@ -113,13 +112,7 @@ def test_logs_screen_with_a_known_failure_and_its_diagnosis(snap_compare, tmp_pa
 
     async def run_before(pilot: Pilot[int]) -> None:
         screen = logs_screen(session)
-        await pilot.app.push_screen(screen)
-        await pilot.pause()
-        screen.post_message(EngineEvent(Event("logs", "pod wi-demo/wi-probe is Running", "progress")))
-        for line in lines:
-            screen.post_message(EngineEvent(Event("logs", line, "log")))
-        await pilot.pause()
-        screen.query_one(LogView).flush()
+        await show_lines(pilot, screen, lines)
         assert verdict.diagnosis is not None
         session.outcomes["logs"] = Outcome("failed", diagnosis=verdict.diagnosis.to_dict())
         screen.post_message(StepFinished("logs", verdict.diagnosis))

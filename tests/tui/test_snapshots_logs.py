@@ -31,11 +31,12 @@ def _screen(session: Session) -> LogsScreen:
                       "SANDBOX", "https://127.0.0.1:8443")
 
 
-async def _show_lines(pilot: Pilot[int], screen: LogsScreen) -> None:
+async def show_lines(pilot: Pilot[int], screen: LogsScreen, lines: list[str] = LINES) -> None:
+    """Open the logs screen and feed it the running pod's status and `lines`, as the logs step reports them."""
     await pilot.app.push_screen(screen)
     await pilot.pause()
     screen.post_message(EngineEvent(Event("logs", "pod wi-demo/wi-probe is Running", "progress")))
-    for line in LINES:
+    for line in lines:
         screen.post_message(EngineEvent(Event("logs", line, "log")))
     await pilot.pause()
     screen.query_one(LogView).flush()
@@ -49,7 +50,7 @@ def test_logs_screen_following_a_running_pod(snap_compare, tmp_path: Path) -> No
     session = Session("demo", load_plan(SEED))
 
     async def run_before(pilot: Pilot[int]) -> None:
-        await _show_lines(pilot, _screen(session))
+        await show_lines(pilot, _screen(session))
 
     assert snap_compare(_app(tmp_path), terminal_size=(110, 34), run_before=run_before)
 
@@ -63,7 +64,7 @@ def test_logs_screen_proven_and_searched(snap_compare, tmp_path: Path) -> None: 
 
     async def run_before(pilot: Pilot[int]) -> None:
         screen = _screen(session)
-        await _show_lines(pilot, screen)
+        await show_lines(pilot, screen)
         session.outcomes["logs"] = Outcome("done", "the workload read tenant fabrikam's resources",
                                            {"verdict": "proven", "evidence": LINES[-1]})
         screen.post_message(StepFinished("logs", None))
